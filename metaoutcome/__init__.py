@@ -1,0 +1,49 @@
+"""metaoutcome: meta-analysis of the outcomes oncology trials report.
+
+Objective response and disease control rates, median progression-free and overall survival and
+hazard ratios, as trials print them, turned into effect sizes, pooled with numbers equal to R's
+metafor, and drawn as review-quality figures; with a curated, provenance-tracked evidence base.
+
+Heavy modules are imported when first used, so ``import metaoutcome`` stays fast:
+
+>>> import metaoutcome
+>>> sorted(metaoutcome.datasets.list_datasets()["name"])[:2]
+['hazard_ratios', 'medians']
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (loaded lazily on first attribute access)
+_LAZY_MODULES = {
+    "datasets": "metaoutcome.datasets",
+    "validation": "metaoutcome.validation",
+    "measures": "metaoutcome.measures",
+    "effects": "metaoutcome.effects",
+    "pooling": "metaoutcome.pooling",
+}
+_LAZY_ATTRS = {
+    "pool": ("metaoutcome.pooling", "pool"),
+    "get_measure": ("metaoutcome.measures", "get_measure"),
+    "load_dataset": ("metaoutcome.datasets", "load_dataset"),
+    "validate_files": ("metaoutcome.validation", "validate_files"),
+}
+
+__all__ = ["__version__", *_LAZY_MODULES, *_LAZY_ATTRS]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_MODULES:
+        return importlib.import_module(_LAZY_MODULES[name])
+    if name in _LAZY_ATTRS:
+        module, attr = _LAZY_ATTRS[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'metaoutcome' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,3 @@
+from metaoutcome.cli import main
+import sys
+sys.exit(main())

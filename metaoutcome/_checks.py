@@ -1,0 +1,134 @@
+"""Argument checks shared by every public entry point.
+
+Each check raises :class:`ValueError` whose message names the argument, the offending value or
+positions, and what is allowed (the brief's "bad input gets a clear error"). They are plain
+functions rather than decorators so that a public function states its own contract at the top.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = [
+    "check_choice",
+    "check_level",
+    "as_float_array",
+    "check_same_length",
+    "positions",
+]
+
+
+def positions(mask: NDArray[np.bool_], limit: int = 10) -> str:
+    """Format the (0-based) positions where ``mask`` is true, e.g. ``"[0, 3, 7]"``."""
+    idx = np.flatnonzero(np.asarray(mask))
+    shown = ", ".join(str(i) for i in idx[:limit])
+    more = f", ... ({idx.size} in all)" if idx.size > limit else ""
+    return f"[{shown}{more}]"
+
+
+def check_choice(name: str, value: Any, allowed: Iterable[str], *, case_sensitive: bool = False) -> str:
+    """Return ``value`` normalised to its canonical spelling in ``allowed``.
+
+    >>> check_choice("method", "reml", ["DL", "REML"])
+    'REML'
+    >>> check_choice("method", "XX", ["DL", "REML"])
+    Traceback (most recent call last):
+    ...
+    ValueError: method='XX' is not one of the allowed values: 'DL', 'REML'
+    """
+    allowed = list(allowed)
+    if isinstance(value, str):
+        for a in allowed:
+            if value == a or (not case_sensitive and value.lower() == a.lower()):
+                return a
+    listed = ", ".join(repr(a) for a in allowed)
+    raise ValueError(f"{name}={value!r} is not one of the allowed values: {listed}")
+
+
+def check_level(level: float, name: str = "level") -> float:
+    """Check a confidence level given in percent, as metafor does (``level=95``).
+
+    Returns the level as a fraction in (0, 1).
+
+    >>> check_level(95)
+    0.95
+    """
+    try:
+        lv = float(level)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}={level!r} must be a number in (0, 100), e.g. 95") from None
+    if not (0.0 < lv < 100.0) or not np.isfinite(lv):
+        raise ValueError(f"{name}={level!r} must be in (0, 100) (a percentage, e.g. 95)")
+    return lv / 100.0
+
+
+def as_float_array(
+    name: str,
+    values: ArrayLike,
+    *,
+    allow_nan: bool = False,
+    positive: bool = False,
+    nonnegative: bool = False,
+    integer: bool = False,
+) -> NDArray[np.float64]:
+    """Convert ``values`` to a 1-d float array and check it.
+
+    Raises ``ValueError`` naming ``name``, the positions that fail and the rule they break.
+
+    >>> as_float_array("vi", [0.1, -1.0], positive=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: vi must be > 0; positions [1] are not (values: [-1.0])
+    """
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be numeric; got {values!r}") from None
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional; got shape {arr.shape}")
+
+    def fail(mask: NDArray[np.bool_], rule: str) -> None:
+        bad = arr[mask][:10].tolist()
+        raise ValueError(f"{name} must be {rule}; positions {positions(mask)} are not (values: {bad})")
+
+    nan = np.isnan(arr)
+    if not allow_nan and nan.any():
+        fail(nan, "a number (not NaN/missing)")
+    inf = np.isinf(arr)
+    if inf.any():
+        fail(inf, "finite")
+    ok = ~nan
+    if positive:
+        bad = ok & ~(arr > 0)
+        if bad.any():
+            fail(bad, "> 0")
+    if nonnegative:
+        bad = ok & ~(arr >= 0)
+        if bad.any():
+            fail(bad, ">= 0")
+    if integer:
+        bad = ok & (arr != np.round(arr))
+        if bad.any():
+            fail(bad, "whole numbers")
+    return arr
+
+
+def check_same_length(**arrays: Sequence[Any] | NDArray[Any]) -> int:
+    """Check that all given arrays have one length; return it.
+
+    >>> check_same_length(yi=[1, 2], vi=[1])
+    Traceback (most recent call last):
+    ...
+    ValueError: lengths differ: yi has 2, vi has 1; all must be equal
+    """
+    lengths = {k: len(v) for k, v in arrays.items() if v is not None}
+    if len(set(lengths.values())) > 1:
+        listed = ", ".join(f"{k} has {n}" for k, n in lengths.items())
+        raise ValueError(f"lengths differ: {listed}; all must be equal")
+    return next(iter(lengths.values()), 0)

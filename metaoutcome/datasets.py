@@ -1,0 +1,181 @@
+"""The curated evidence base: list the bundled tables, load them as typed DataFrames, filter them
+and join outcomes to trial metadata.
+
+The tables ship inside the installed package (``metaoutcome._data``, the repository's
+``datasets/`` folder) and are described by one Frictionless ``datapackage.json``; dtypes come from
+it (nullable ``Int64`` for counts, ``float64`` for numbers, ``boolean`` for flags, ``string`` for
+text).
+
+>>> from metaoutcome import datasets
+>>> hr = datasets.load_dataset("hazard_ratios", cancer="HCC", endpoint="OS")
+>>> bool((hr["hr"] > 0).all())
+True
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pandas as pd
+
+from ._checks import check_choice
+from ._schema import Table, data_dir, package_tables
+
+__all__ = ["list_datasets", "load_dataset", "describe", "join_trials", "TABLES"]
+
+#: Names of the bundled tables, in descriptor order.
+TABLES: tuple[str, ...] = ("sources", "trials", "proportions", "medians", "hazard_ratios")
+
+_PANDAS_DTYPE = {"integer": "Int64", "number": "float64", "boolean": "boolean", "string": "string"}
+
+
+def _table(name: str) -> Table:
+    tables = package_tables()
+    return tables[check_choice("name", name, tables, case_sensitive=True)]
+
+
+def _read(t: Table) -> pd.DataFrame:
+    text = (data_dir() / t.path).read_text(encoding="utf-8")
+    dtypes: dict[str, Any] = {}
+    for f in t.fields:
+        dtypes[f.name] = "string" if f.type == "boolean" else _PANDAS_DTYPE.get(f.type, "string")
+    frame = pd.read_csv(io.StringIO(text), dtype=dtypes, keep_default_na=False, na_values=[""])
+    for f in t.fields:
+        if f.type == "boolean" and f.name in frame:
+            col = frame[f.name].str.lower()
+            frame[f.name] = col.map({v: True for v in f.true_values} | {v: False for v in f.false_values}).astype("boolean")
+    return frame[[c for c in t.field_names if c in frame.columns]]
+
+
+def list_datasets() -> pd.DataFrame:
+    """The bundled tables with their descriptions and sizes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``name``, ``description``, ``rows``, ``columns``, ``file``.
+    """
+    rows = []
+    for t in package_tables().values():
+        frame = _read(t)
+        rows.append(dict(name=t.name, description=t.description, rows=len(frame), columns=len(t.fields), file=t.path))
+    return pd.DataFrame(rows)
+
+
+def describe(name: str) -> pd.DataFrame:
+    """The columns of one table: name, type, unit, required, allowed values, description."""
+    t = _table(name)
+    return pd.DataFrame(
+        [
+            dict(
+                column=f.name, type=f.type, unit=f.unit or "", required=f.required,
+                allowed=f.allowed(), description=f.description,
+            )
+            for f in t.fields
+        ]
+    )
+
+
+def join_trials(frame: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+    """Add trial metadata (short name, cancer, phase, design, setting ...) to an outcome table.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        A table with a ``trial_id`` column.
+    columns : list of str, optional
+        Trial columns to add; default all of ``trials`` except its notes.
+    """
+    if "trial_id" not in frame.columns:
+        raise ValueError("frame has no 'trial_id' column to join trials on")
+    trials = _read(_table("trials"))
+    keep = columns or [c for c in trials.columns if c not in ("notes", "population", "primary_source_id", "figures_from")]
+    unknown = [c for c in keep if c not in trials.columns]
+    if unknown:
+        raise ValueError(f"columns {unknown} are not in trials; allowed: {list(trials.columns)}")
+    keep = ["trial_id", *[c for c in keep if c != "trial_id"]]
+    clash = [c for c in keep if c in frame.columns and c != "trial_id"]
+    right = trials[keep].rename(columns={c: f"trial_{c}" for c in clash})
+    return frame.merge(right, on="trial_id", how="left", validate="many_to_one")
+
+
+def load_dataset(
+    name: str,
+    *,
+    cancer: str | list[str] | None = None,
+    outcome: str | list[str] | None = None,
+    endpoint: str | list[str] | None = None,
+    trial: str | list[str] | None = None,
+    with_trials: bool = False,
+) -> pd.DataFrame:
+    """Load a bundled table as a typed DataFrame, optionally filtered.
+
+    Parameters
+    ----------
+    name : {"sources", "trials", "proportions", "medians", "hazard_ratios"}
+        The table.
+    cancer : str or list of str, optional
+        Keep trials of these cancers (``"NSCLC"``, ``"HCC"``).
+    outcome : str or list of str, optional
+        Keep these outcomes (proportions: ``ORR``, ``DCR``, ``CR``, ``PR``, ``TRAE_G3PLUS``,
+        ``TRAE_G34``; medians: ``PFS``, ``OS``, ``DOR``, ``TTP``).
+    endpoint : str or list of str, optional
+        For hazard ratios: ``OS``, ``PFS``, ``TTP``.
+    trial : str or list of str, optional
+        Keep these trial ids.
+    with_trials : bool, default False
+        Join trial metadata (see :func:`join_trials`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns described by :func:`describe`, in descriptor order.
+    """
+    t = _table(name)
+    frame = _read(t)
+
+    def _as_list(arg: str | list[str]) -> list[str]:
+        return [arg] if isinstance(arg, str) else list(arg)
+
+    def _filter(col: str, arg: str | list[str] | None, argname: str) -> None:
+        nonlocal frame
+        if arg is None:
+            return
+        if col not in frame.columns:
+            raise ValueError(f"{argname}= does not apply to table '{t.name}' (it has no '{col}' column)")
+        wanted = _as_list(arg)
+        f = t.field(col)
+        allowed = list(f.enum) if f.enum else sorted(frame[col].dropna().unique())
+        for w in wanted:
+            check_choice(argname, w, allowed, case_sensitive=True)
+        frame = frame[frame[col].isin(wanted)]
+
+    if cancer is not None:
+        wanted = _as_list(cancer)
+        cancers = list(_table("trials").field("cancer").enum or ())
+        for c in wanted:
+            check_choice("cancer", c, cancers, case_sensitive=True)
+        if t.name == "trials":
+            frame = frame[frame["cancer"].isin(wanted)]
+        elif "trial_id" in frame.columns:
+            trials = _read(_table("trials"))
+            ids = set(trials.loc[trials["cancer"].isin(wanted), "trial_id"])
+            frame = frame[frame["trial_id"].isin(ids)]
+        else:
+            raise ValueError(f"cancer= does not apply to table '{t.name}'")
+    _filter("outcome", outcome, "outcome")
+    _filter("endpoint", endpoint, "endpoint")
+    if trial is not None:
+        if "trial_id" not in frame.columns:
+            raise ValueError(f"trial= does not apply to table '{t.name}'")
+        known = set(_read(_table("trials"))["trial_id"])
+        for tr in _as_list(trial):
+            if tr not in known:
+                raise ValueError(f"trial={tr!r} is not a bundled trial; see load_dataset('trials')['trial_id']")
+        frame = frame[frame["trial_id"].isin(_as_list(trial))]
+    frame = frame.reset_index(drop=True)
+    if with_trials and t.name not in ("trials", "sources"):
+        frame = join_trials(frame)
+    frame.attrs["dataset"] = t.name
+    return frame

@@ -1,0 +1,527 @@
+"""Check curated CSVs — the bundled ones or a user's own of the same layout.
+
+Every problem is reported, not only the first, as ``file:row:column: message`` where ``row``
+counts the header as row 1 (as a spreadsheet shows it) and ``-`` stands for "the whole file" or
+"the whole row". Problems are errors (the data cannot be used as is) or warnings (worth a look).
+
+Rules, all taken from the descriptor ``datapackage.json`` plus the cross-field rules below:
+
+* the file is UTF-8, not empty, and has every required column; unknown columns are a warning;
+* each cell has the declared type, is present when required, is one of the allowed values,
+  within the declared range and of the declared pattern;
+* primary keys are unique, no row repeats another, foreign keys (trial, source) exist;
+* proportions: ``events <= n``; ``percent`` agrees with ``100 * events / n`` at the precision
+  it is printed with; the CI contains the estimate;
+* medians and hazard ratios: the CI contains the estimate, bounds are not reversed, a CI comes
+  with its level, an upper bound printed as "not reached" is not also given as a number;
+* hazard ratios: a HR far from the midpoint of its CI on the log scale is a warning (see
+  :func:`hr_asymmetry`); the p-value as printed parses to a value in (0, 1] plus a bound flag;
+* a derived value states how it was derived.
+
+>>> report = validate_files()          # the bundled data
+>>> report.ok
+True
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ._schema import Field, Table, data_dir, package_tables
+
+__all__ = [
+    "Problem",
+    "ValidationReport",
+    "validate_files",
+    "parse_p_value",
+    "hr_asymmetry",
+    "HR_ASYMMETRY_WARN",
+]
+
+Severity = Literal["error", "warning"]
+
+#: A HR whose log lies further than this fraction of the log CI half-width from the CI's log
+#: midpoint (after allowing for rounding of the printed figures) is flagged with a warning.
+HR_ASYMMETRY_WARN = 0.1
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One problem found in a file."""
+
+    path: str
+    row: int | None
+    column: str | None
+    message: str
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        row = "-" if self.row is None else str(self.row)
+        col = self.column or "-"
+        tag = "warning: " if self.severity == "warning" else ""
+        return f"{self.path}:{row}:{col}: {tag}{self.message}"
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """What :func:`validate_files` found.
+
+    Attributes
+    ----------
+    problems : tuple of Problem
+        Every problem, in file and row order.
+    checked : tuple of (path, table, rows)
+        Each file checked, the table it was checked as and its number of data rows.
+    """
+
+    problems: tuple[Problem, ...]
+    checked: tuple[tuple[str, str, int], ...] = field(default=())
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        """True when there are no errors (warnings allowed)."""
+        return not self.errors
+
+    def __str__(self) -> str:
+        lines = [str(p) for p in self.problems]
+        files = ", ".join(f"{Path(p).name} ({t}, {n} rows)" for p, t, n in self.checked)
+        lines.append(
+            f"{len(self.errors)} error(s), {len(self.warnings)} warning(s) in {len(self.checked)} file(s)"
+            + (f": {files}" if files else "")
+        )
+        return "\n".join(lines)
+
+
+_P_RE = re.compile(r"^\s*(?:p\s*)?(<=|>=|≤|≥|<|>|=)?\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*$", re.IGNORECASE)
+
+
+def parse_p_value(text: str) -> tuple[float, str]:
+    """Parse a p-value as printed into ``(value, bound)``.
+
+    ``bound`` is ``"="`` for an exact value, ``"<"`` for an upper bound such as ``"<0.001"`` and
+    ``">"`` for a lower bound. Raises ``ValueError`` when the text is not a p-value in (0, 1].
+
+    >>> parse_p_value("0.0199")
+    (0.0199, '=')
+    >>> parse_p_value("P<0.0001")
+    (0.0001, '<')
+    >>> parse_p_value("1.2")
+    Traceback (most recent call last):
+    ...
+    ValueError: p-value '1.2' is outside (0, 1]
+    """
+    m = _P_RE.match(str(text))
+    if not m:
+        raise ValueError(f"p-value {text!r} is not a number with an optional '<', '>' or '=' (e.g. '0.02', '<0.001')")
+    sign = {"<=": "<", "≤": "<", ">=": ">", "≥": ">", None: "="}.get(m.group(1), m.group(1))
+    value = float(m.group(2))
+    if not (0.0 < value <= 1.0):
+        raise ValueError(f"p-value {text!r} is outside (0, 1]")
+    return value, sign
+
+
+def _decimals(text: str) -> int:
+    text = text.strip()
+    return len(text.split(".", 1)[1]) if "." in text else 0
+
+
+def _half_unit(text: str) -> float:
+    """Half a unit in the last printed digit of ``text`` (the rounding error it can carry)."""
+    return 0.5 * 10.0 ** (-_decimals(text))
+
+
+def hr_asymmetry(hr: float, low: float, high: float, *, rounding: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> float:
+    """Distance of ln(HR) from the midpoint of the log CI, as a fraction of the log half-width.
+
+    ``rounding`` gives the half-unit rounding error of the printed HR, lower and upper bound; the
+    smallest distance compatible with those errors is returned (0 when the printed figures could
+    be symmetric). The validator warns above :data:`HR_ASYMMETRY_WARN`.
+
+    >>> round(hr_asymmetry(0.73, 0.59, 0.89), 3)
+    0.035
+    >>> hr_asymmetry(0.73, 0.59, 0.89, rounding=(0.005, 0.005, 0.005))
+    0.0
+    """
+    dh, dl, du = rounding
+    lo_l, hi_l = math.log(max(low - dl, 1e-300)), math.log(low + dl)
+    lo_u, hi_u = math.log(max(high - du, 1e-300)), math.log(high + du)
+    lo_h, hi_h = math.log(max(hr - dh, 1e-300)), math.log(hr + dh)
+    mid_lo, mid_hi = (lo_l + lo_u) / 2, (hi_l + hi_u) / 2
+    half = (math.log(high) - math.log(low)) / 2
+    if half <= 0:
+        return 0.0
+    gap = max(0.0, lo_h - mid_hi, mid_lo - hi_h)
+    return gap / half
+
+
+# --------------------------------------------------------------------------------------------
+# reading
+
+
+@dataclass
+class _Parsed:
+    """A file read as text records, each cell also parsed to its declared type."""
+
+    path: str
+    table: Table
+    header: list[str]
+    raw: list[dict[str, str]]  # cell text by column
+    values: list[dict[str, Any]]  # typed values (None when empty or unparsable)
+    rows: list[int]  # spreadsheet row number of each record
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, path: str, row: int | None, column: str | None, message: str, severity: Severity = "error") -> None:
+        self.problems.append(Problem(path, row, column, message, severity))
+
+
+def _read_text(path: Path, out: _Collector) -> str | None:
+    label = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        out.add(label, None, None, f"cannot read file: {exc.strerror or exc}")
+        return None
+    if not data.strip():
+        out.add(label, None, None, "file is empty (expected a header row and data rows)")
+        return None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        out.add(
+            label, line, None,
+            f"not valid UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}; save the file as UTF-8",
+        )
+        return None
+    return text
+
+
+def _guess_table(path: Path, header: Sequence[str], tables: dict[str, Table]) -> Table | None:
+    stem = path.stem.lower()
+    for t in tables.values():
+        if stem == t.name or stem.endswith("_" + t.name) or stem.startswith(t.name):
+            return t
+    best, score = None, 0.0
+    for t in tables.values():
+        req = [f.name for f in t.fields if f.required]
+        s = sum(c in header for c in req) / max(len(req), 1)
+        if s > score:
+            best, score = t, s
+    return best if score >= 0.5 else None
+
+
+def _parse_cell(f: Field, text: str) -> tuple[Any, str | None]:
+    """Return (value, error message)."""
+    if f.type == "integer":
+        try:
+            v = float(text)
+        except ValueError:
+            return None, f"{text!r} is not a whole number"
+        if not v.is_integer():
+            return None, f"{text!r} is not a whole number"
+        return int(v), None
+    if f.type == "number":
+        try:
+            v = float(text)
+        except ValueError:
+            return None, f"{text!r} is not a number" + (" (write percentages without '%')" if "%" in text else "")
+        if not math.isfinite(v):
+            return None, f"{text!r} is not a finite number"
+        return v, None
+    if f.type == "boolean":
+        low = text.strip().lower()
+        if low in f.true_values:
+            return True, None
+        if low in f.false_values:
+            return False, None
+        return None, f"{text!r} is not true or false"
+    return text, None
+
+
+def _check_constraints(f: Field, v: Any, text: str) -> str | None:
+    if f.enum is not None and v not in f.enum:
+        return f"{text!r} is not allowed; allowed: " + ", ".join(repr(e) for e in f.enum)
+    if f.type in ("integer", "number"):
+        if f.minimum is not None and v < f.minimum:
+            return f"{text} is below the minimum; must be {f.allowed()}"
+        if f.maximum is not None and v > f.maximum:
+            return f"{text} is above the maximum; must be {f.allowed()}"
+        if f.exclusive_minimum is not None and v <= f.exclusive_minimum:
+            return f"{text} is out of range; must be {f.allowed()}"
+        if f.exclusive_maximum is not None and v >= f.exclusive_maximum:
+            return f"{text} is out of range; must be {f.allowed()}"
+    if f.pattern is not None and f.type == "string" and not re.fullmatch(f.pattern, text):
+        return f"{text!r} does not match the pattern {f.pattern!r}"
+    return None
+
+
+def _parse_file(path: Path, tables: dict[str, Table], table: str | None, out: _Collector) -> _Parsed | None:
+    label = str(path)
+    text = _read_text(path, out)
+    if text is None:
+        return None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        records = list(reader)
+    except csv.Error as exc:
+        out.add(label, reader.line_num, None, f"not a readable CSV: {exc}")
+        return None
+    if not records:
+        out.add(label, None, None, "file is empty (expected a header row and data rows)")
+        return None
+    header = [h.strip() for h in records[0]]
+    if table is not None:
+        t = tables[table]
+    else:
+        guessed = _guess_table(path, header, tables)
+        if guessed is None:
+            out.add(
+                label, 1, None,
+                "cannot tell which table this file is; name it after one ("
+                + ", ".join(f"{n}.csv" for n in tables) + ") or pass --table",
+            )
+            return None
+        t = guessed
+    known = set(t.field_names)
+    for i, h in enumerate(header):
+        if h == "":
+            out.add(label, 1, f"column {i + 1}", "header cell is empty")
+        elif h not in known:
+            out.add(label, 1, h, f"unknown column for table '{t.name}' (ignored)", "warning")
+    seen_cols: set[str] = set()
+    for h in header:
+        if h in seen_cols and h:
+            out.add(label, 1, h, "column appears more than once in the header")
+        seen_cols.add(h)
+    missing = [f.name for f in t.fields if f.required and f.name not in header]
+    for name in missing:
+        out.add(label, 1, name, f"missing required column '{name}' ({t.field(name).description})")
+    if len(records) == 1:
+        out.add(label, None, None, "file has a header but no data rows", "warning")
+
+    parsed = _Parsed(label, t, header, [], [], [])
+    for idx, rec in enumerate(records[1:]):
+        rowno = idx + 2
+        if not any(c.strip() for c in rec):
+            out.add(label, rowno, None, "blank row (ignored)", "warning")
+            continue
+        if len(rec) != len(header):
+            out.add(label, rowno, None, f"row has {len(rec)} fields but the header has {len(header)}")
+            continue
+        raw = {h: c.strip() for h, c in zip(header, rec)}
+        vals: dict[str, Any] = {}
+        for f in t.fields:
+            cell = raw.get(f.name, "")
+            if cell == "":
+                vals[f.name] = None
+                if f.required and f.name in header:
+                    out.add(label, rowno, f.name, f"required value is missing ({f.description})")
+                continue
+            v, err = _parse_cell(f, cell)
+            if err is None:
+                err = _check_constraints(f, v, cell)
+            if err is not None:
+                out.add(label, rowno, f.name, err)
+                v = None
+            vals[f.name] = v
+        parsed.raw.append(raw)
+        parsed.values.append(vals)
+        parsed.rows.append(rowno)
+    return parsed
+
+
+# --------------------------------------------------------------------------------------------
+# rules across cells, rows and tables
+
+
+def _check_keys(p: _Parsed, out: _Collector) -> None:
+    t = p.table
+    first_by_key: dict[tuple[Any, ...], int] = {}
+    first_by_row: dict[tuple[str, ...], int] = {}
+    for raw, vals, rowno in zip(p.raw, p.values, p.rows):
+        whole = tuple(raw.get(h, "") for h in p.header)
+        if whole in first_by_row:
+            out.add(p.path, rowno, None, f"duplicate of row {first_by_row[whole]}")
+            continue
+        first_by_row[whole] = rowno
+        if t.primary_key:
+            key = tuple(vals.get(k) for k in t.primary_key)
+            if None in key:
+                continue
+            if key in first_by_key:
+                shown = ", ".join(str(k) for k in key)
+                out.add(p.path, rowno, t.primary_key[0], f"key '{shown}' is already used in row {first_by_key[key]}")
+            else:
+                first_by_key[key] = rowno
+
+
+def _check_foreign_keys(p: _Parsed, keys: dict[str, set[Any]], out: _Collector) -> None:
+    for fk in p.table.foreign_keys:
+        col = fk.fields[0]
+        ref = keys.get(fk.resource)
+        if ref is None or col not in p.header:
+            continue
+        for vals, rowno in zip(p.values, p.rows):
+            v = vals.get(col)
+            if v is not None and v not in ref:
+                hint = "add it to trials.csv" if fk.resource == "trials" else f"add it to {fk.resource}.csv"
+                out.add(p.path, rowno, col, f"unknown {fk.resource[:-1]} '{v}' ({hint})")
+
+
+def _ci_rules(
+    p: _Parsed, out: _Collector, rowno: int, vals: dict[str, Any], raw: dict[str, str], est_col: str,
+    est: float | None, est_text: str,
+) -> None:
+    lo, hi, level = vals.get("ci_low"), vals.get("ci_high"), vals.get("ci_level")
+    if lo is not None and hi is not None and lo > hi:
+        out.add(p.path, rowno, "ci_low", f"CI bounds are reversed: ci_low {raw['ci_low']} > ci_high {raw['ci_high']}")
+        return
+    if (lo is not None or hi is not None) and not raw.get("ci_level") and "ci_level" in p.header:
+        out.add(p.path, rowno, "ci_level", "a CI is given without its level (e.g. 95)")
+    if est is None:
+        return
+    tol_lo = _half_unit(raw.get("ci_low", "")) + _half_unit(est_text) if est_text else 0.0
+    tol_hi = _half_unit(raw.get("ci_high", "")) + _half_unit(est_text) if est_text else 0.0
+    if lo is not None and est < lo - tol_lo:
+        out.add(p.path, rowno, "ci_low", f"the CI ({raw['ci_low']} to {raw.get('ci_high') or 'NR'}) does not contain {est_col} {est_text}")
+    elif hi is not None and est > hi + tol_hi:
+        out.add(p.path, rowno, "ci_high", f"the CI ({raw.get('ci_low') or '?'} to {raw['ci_high']}) does not contain {est_col} {est_text}")
+
+
+def _row_rules(p: _Parsed, out: _Collector) -> None:
+    name = p.table.name
+    for raw, vals, rowno in zip(p.raw, p.values, p.rows):
+        if vals.get("status") == "derived" and not vals.get("derivation") and "status" in p.header:
+            out.add(p.path, rowno, "derivation", "status is 'derived' but the derivation is not given (say how, e.g. 'events = round(28.4% x 67)')")
+        if name == "proportions":
+            ev, n, pct = vals.get("events"), vals.get("n"), vals.get("percent")
+            if ev is not None and n is not None and ev > n:
+                out.add(p.path, rowno, "events", f"events ({ev}) exceed n ({n})")
+                continue
+            est, est_text = None, ""
+            if pct is not None:
+                est, est_text = pct, raw["percent"]
+                if ev is not None and n is not None:
+                    exact = 100.0 * ev / n
+                    tol = _half_unit(raw["percent"]) + 1e-9
+                    if abs(exact - pct) > tol:
+                        out.add(
+                            p.path, rowno, "percent",
+                            f"percent {raw['percent']} does not match events/n = {ev}/{n} = {exact:.{_decimals(raw['percent']) + 2}f}% "
+                            f"at the printed precision (±{tol:.2g})",
+                        )
+            elif ev is not None and n is not None:
+                est, est_text = 100.0 * ev / n, ""
+            _ci_rules(p, out, rowno, vals, raw, "percent", est, est_text or (f"{est:.1f}" if est is not None else ""))
+        elif name == "medians":
+            if vals.get("ci_high_nr") and vals.get("ci_high") is not None:
+                out.add(p.path, rowno, "ci_high", "ci_high is given but ci_high_nr says the upper bound was not reached; keep one")
+            if vals.get("ci_low") is not None and vals.get("ci_high") is None and vals.get("ci_high_nr") is False:
+                out.add(p.path, rowno, "ci_high", "ci_low is given without ci_high; if the upper bound was not reached set ci_high_nr to true")
+            _ci_rules(p, out, rowno, vals, raw, "median", vals.get("median"), raw.get("median", ""))
+        elif name == "hazard_ratios":
+            hr, lo, hi = vals.get("hr"), vals.get("ci_low"), vals.get("ci_high")
+            if (lo is None) != (hi is None):
+                out.add(p.path, rowno, "ci_low" if lo is None else "ci_high", "only one CI bound is given; give both or neither")
+            _ci_rules(p, out, rowno, vals, raw, "hr", hr, raw.get("hr", ""))
+            if hr is not None and lo is not None and hi is not None and lo < hi and lo <= hr <= hi:
+                a = hr_asymmetry(hr, lo, hi, rounding=(_half_unit(raw["hr"]), _half_unit(raw["ci_low"]), _half_unit(raw["ci_high"])))
+                if a > HR_ASYMMETRY_WARN:
+                    out.add(
+                        p.path, rowno, "hr",
+                        f"HR {raw['hr']} is far from the midpoint of its CI on the log scale "
+                        f"({a:.0%} of the half-width beyond rounding); check the figures "
+                        "(the SE from this CI may not match the HR)", "warning",
+                    )
+            pv = raw.get("p_value", "")
+            if pv:
+                try:
+                    parse_p_value(pv)
+                except ValueError as exc:
+                    out.add(p.path, rowno, "p_value", str(exc))
+
+
+def validate_files(
+    paths: Iterable[str | Path] | None = None, *, table: str | None = None, against_bundled: bool = True
+) -> ValidationReport:
+    """Validate CSV files against the curated-data layout and report every problem.
+
+    Parameters
+    ----------
+    paths : iterable of path, optional
+        Files to check. Default: the bundled data (every table in ``datapackage.json``).
+    table : str, optional
+        Check every file as this table (``trials``, ``sources``, ``proportions``, ``medians``,
+        ``hazard_ratios``). Default: infer from the file name (``proportions.csv``,
+        ``my_proportions.csv``) or else from the header.
+    against_bundled : bool, default True
+        Resolve trial and source references of user files against the bundled ``trials`` and
+        ``sources`` tables as well as any ``trials``/``sources`` files passed alongside.
+
+    Returns
+    -------
+    ValidationReport
+        ``.problems`` lists each problem; ``.ok`` is False when any is an error.
+    """
+    tables = package_tables()
+    if table is not None and table not in tables:
+        raise ValueError(f"table={table!r} is not one of the allowed values: " + ", ".join(repr(t) for t in tables))
+    bundled = paths is None
+    if bundled:
+        root = data_dir()
+        file_list: list[tuple[Path, str | None]] = []
+        for t in tables.values():
+            with_path = Path(str(root / t.path))
+            file_list.append((with_path, t.name))
+    else:
+        assert paths is not None
+        file_list = [(Path(p), table) for p in paths]
+
+    out = _Collector()
+    parsed: list[_Parsed] = []
+    for path, tname in file_list:
+        pf = _parse_file(path, tables, tname, out)
+        if pf is not None:
+            parsed.append(pf)
+
+    # reference keys for foreign keys: user files plus (optionally) the bundled tables
+    keys: dict[str, set[Any]] = {}
+    for pf in parsed:
+        pk = pf.table.primary_key
+        if len(pk) == 1:
+            keys.setdefault(pf.table.name, set()).update(v.get(pk[0]) for v in pf.values)
+    if not bundled and against_bundled:
+        for name in ("trials", "sources"):
+            if name in tables:
+                ref = _parse_file(Path(str(data_dir() / tables[name].path)), tables, name, _Collector())
+                if ref is not None:
+                    keys.setdefault(name, set()).update(v.get(tables[name].primary_key[0]) for v in ref.values)
+
+    for pf in parsed:
+        _check_keys(pf, out)
+        _check_foreign_keys(pf, keys, out)
+        _row_rules(pf, out)
+
+    order = {str(p): i for i, (p, _) in enumerate(file_list)}
+    problems = sorted(out.problems, key=lambda q: (order.get(q.path, 0), q.row or 0, q.column or ""))
+    checked = tuple((pf.path, pf.table.name, len(pf.values)) for pf in parsed)
+    return ValidationReport(tuple(problems), checked)

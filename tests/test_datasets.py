@@ -1,0 +1,84 @@
+"""Loading the bundled data: dtypes, filters, joins, and that an installed package finds its data."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from metaoutcome import datasets
+from metaoutcome._schema import package_tables
+
+
+def test_list_datasets_names_every_table() -> None:
+    frame = datasets.list_datasets()
+    assert list(frame["name"]) == list(datasets.TABLES)
+    assert (frame["rows"] > 0).all()
+
+
+@pytest.mark.parametrize("name", datasets.TABLES)
+def test_dtypes_follow_the_descriptor(name: str) -> None:
+    frame = datasets.load_dataset(name)
+    expected = {"integer": "Int64", "number": "float64", "boolean": "boolean", "string": "string"}
+    for f in package_tables()[name].fields:
+        assert str(frame[f.name].dtype) == expected[f.type], f.name
+
+
+def test_filters() -> None:
+    hr = datasets.load_dataset("hazard_ratios", cancer="HCC", endpoint="OS")
+    assert not hr.empty and set(hr["endpoint"]) == {"OS"}
+    trials = datasets.load_dataset("trials")
+    hcc = set(trials.loc[trials["cancer"] == "HCC", "trial_id"])
+    assert set(hr["trial_id"]) <= hcc
+    orr = datasets.load_dataset("proportions", outcome=["ORR", "DCR"], cancer="NSCLC")
+    assert set(orr["outcome"]) <= {"ORR", "DCR"} and not orr.empty
+    one = orr["trial_id"].iloc[0]
+    assert set(datasets.load_dataset("proportions", trial=one)["trial_id"]) == {one}
+
+
+def test_join_trials_adds_metadata() -> None:
+    frame = datasets.load_dataset("medians", with_trials=True)
+    assert {"short_name", "cancer", "phase", "design"} <= set(frame.columns)
+    assert frame["short_name"].notna().all()
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(name="orr"), r"name='orr' is not one of the allowed values: 'sources', 'trials'"),
+        (dict(name="proportions", cancer="SCLC"), r"cancer='SCLC' is not one of the allowed values: 'NSCLC', 'HCC'"),
+        (dict(name="proportions", outcome="BOR"), r"outcome='BOR' is not one of the allowed values: 'ORR'"),
+        (dict(name="trials", endpoint="OS"), r"endpoint= does not apply to table 'trials'"),
+        (dict(name="medians", trial="nope"), r"trial='nope' is not a bundled trial"),
+    ],
+)
+def test_bad_arguments(kwargs: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        datasets.load_dataset(**kwargs)
+
+
+def test_describe() -> None:
+    d = datasets.describe("proportions")
+    assert list(d.columns) == ["column", "type", "unit", "required", "allowed", "description"]
+    assert d.set_index("column").loc["events", "unit"] == "patients"
+
+
+def test_installed_package_finds_its_data(tmp_path: Path) -> None:
+    # run from an unrelated folder, so nothing is found through the source tree
+    code = "import metaoutcome; print(len(metaoutcome.load_dataset('trials')))"
+    res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert int(res.stdout) > 0
+
+
+def test_every_table_row_names_its_source() -> None:
+    sources = set(datasets.load_dataset("sources")["source_id"])
+    for name in ("proportions", "medians", "hazard_ratios"):
+        frame = datasets.load_dataset(name)
+        assert frame["source_id"].isin(sources).all(), name
+        assert frame["locator"].notna().all(), name
+        derived = frame["status"] == "derived"
+        assert frame.loc[derived, "derivation"].notna().all(), name

@@ -1,0 +1,144 @@
+"""The validator on a corpus of malformed CSVs: each file asserts the exact problems reported.
+
+The corpus (tests/data/corpus) holds a fictional trial and source so the expected messages do not
+depend on the bundled data; references are resolved among the corpus files only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from metaoutcome.validation import hr_asymmetry, parse_p_value, validate_files
+
+CORPUS = Path(__file__).parent / "data" / "corpus"
+BASE = [CORPUS / "sources.csv", CORPUS / "trials.csv"]
+
+# file -> the exact problem lines (file:row:column: message) the validator must print
+EXPECTED: dict[str, list[str]] = {
+    "good_proportions.csv": [],
+    "wrong_types_proportions.csv": [
+        "wrong_types_proportions.csv:2:events: 'nineteen' is not a whole number",
+        "wrong_types_proportions.csv:3:n: '67.5' is not a whole number",
+        "wrong_types_proportions.csv:4:percent: '28.4%' is not a number (write percentages without '%')",
+    ],
+    "missing_column_proportions.csv": [
+        "missing_column_proportions.csv:1:events: missing required column 'events' (Patients with the outcome.)",
+    ],
+    "events_exceed_n_proportions.csv": [
+        "events_exceed_n_proportions.csv:2:events: events (70) exceed n (67)",
+    ],
+    "inconsistent_percent_proportions.csv": [
+        "inconsistent_percent_proportions.csv:2:percent: percent 30.0 does not match events/n = 19/67 = 28.358% "
+        "at the printed precision (±0.05)",
+    ],
+    "unknown_trial_proportions.csv": [
+        "unknown_trial_proportions.csv:2:trial_id: unknown trial 'unknown_trial' (add it to trials.csv)",
+    ],
+    "duplicate_rows_proportions.csv": [
+        "duplicate_rows_proportions.csv:3:-: duplicate of row 2",
+        "duplicate_rows_proportions.csv:5:row_id: key 'r2' is already used in row 4",
+    ],
+    "unknown_outcome_proportions.csv": [
+        "unknown_outcome_proportions.csv:2:outcome: 'BOR' is not allowed; allowed: 'ORR', 'DCR', 'CR', 'PR', "
+        "'TRAE_G3PLUS', 'TRAE_G34'",
+        "unknown_outcome_proportions.csv:3:derivation: status is 'derived' but the derivation is not given "
+        "(say how, e.g. 'events = round(28.4% x 67)')",
+    ],
+    "swapped_ci_medians.csv": [
+        "swapped_ci_medians.csv:2:ci_low: CI bounds are reversed: ci_low 8.3 > ci_high 5.5",
+        "swapped_ci_medians.csv:4:ci_high: ci_high is given but ci_high_nr says the upper bound was not reached; keep one",
+        "swapped_ci_medians.csv:5:ci_level: a CI is given without its level (e.g. 95)",
+        "swapped_ci_medians.csv:5:ci_low: the CI (13.0 to 16.0) does not contain median 12.0",
+    ],
+    "bad_values_hazard_ratios.csv": [
+        "bad_values_hazard_ratios.csv:3:ci_low: the CI (0.59 to 0.89) does not contain hr 0.50",
+        "bad_values_hazard_ratios.csv:4:hr: warning: HR 0.60 is far from the midpoint of its CI on the log scale "
+        "(84% of the half-width beyond rounding); check the figures (the SE from this CI may not match the HR)",
+        "bad_values_hazard_ratios.csv:5:p_value: p-value 'about 0.01' is not a number with an optional '<', '>' "
+        "or '=' (e.g. '0.02', '<0.001')",
+        "bad_values_hazard_ratios.csv:6:hr: -0.7 is out of range; must be a number > 0 (ratio)",
+        "bad_values_hazard_ratios.csv:7:ci_level: 100 is out of range; must be a number > 0 and < 100 (percent)",
+        "bad_values_hazard_ratios.csv:7:p_value: p-value '1.5' is outside (0, 1]",
+    ],
+    "empty_proportions.csv": [
+        "empty_proportions.csv:-:-: file is empty (expected a header row and data rows)",
+    ],
+    "non_utf8_proportions.csv": [
+        "non_utf8_proportions.csv:2:-: not valid UTF-8: byte 0xe9 at offset 280; save the file as UTF-8",
+    ],
+    "mystery.csv": [
+        "mystery.csv:1:-: cannot tell which table this file is; name it after one (sources.csv, trials.csv, "
+        "proportions.csv, medians.csv, hazard_ratios.csv) or pass --table",
+    ],
+}
+
+
+def _lines(name: str) -> list[str]:
+    report = validate_files([*BASE, CORPUS / name], against_bundled=False)
+    prefix = str(CORPUS) + "/"
+    return [str(p).replace(prefix, "") for p in report.problems]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED), ids=lambda n: n.removesuffix(".csv"))
+def test_corpus_file_reports_exactly_its_problems(name: str) -> None:
+    assert _lines(name) == EXPECTED[name]
+
+
+def test_corpus_is_complete() -> None:
+    on_disk = {p.name for p in CORPUS.glob("*.csv")} - {"sources.csv", "trials.csv"}
+    assert on_disk == set(EXPECTED)
+
+
+def test_errors_make_report_not_ok_and_warnings_do_not() -> None:
+    assert not validate_files([*BASE, CORPUS / "events_exceed_n_proportions.csv"], against_bundled=False).ok
+    warn_only = validate_files([*BASE, CORPUS / "good_proportions.csv"], against_bundled=False)
+    assert warn_only.ok and not warn_only.problems
+
+
+def test_every_problem_is_reported_not_only_the_first() -> None:
+    report = validate_files([*BASE, CORPUS / "bad_values_hazard_ratios.csv"], against_bundled=False)
+    assert len(report.errors) == 5 and len(report.warnings) == 1
+
+
+def test_table_can_be_forced() -> None:
+    report = validate_files([CORPUS / "mystery.csv"], table="trials", against_bundled=False)
+    assert "missing required column 'trial_id'" in str(report)
+
+
+def test_unknown_table_argument() -> None:
+    with pytest.raises(ValueError, match=r"table='props' is not one of the allowed values: 'sources', 'trials'"):
+        validate_files([CORPUS / "good_proportions.csv"], table="props")
+
+
+def test_bundled_data_is_valid() -> None:
+    report = validate_files()
+    assert report.ok, str(report)
+    assert {t for _, t, _ in report.checked} == {"sources", "trials", "proportions", "medians", "hazard_ratios"}
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("0.0199", (0.0199, "=")), ("<0.001", (0.001, "<")), ("P<0.0001", (0.0001, "<")), ("p = 0.005", (0.005, "=")),
+     ("≤0.05", (0.05, "<")), (">0.2", (0.2, ">")), ("1", (1.0, "="))],
+)
+def test_parse_p_value(text: str, expected: tuple[float, str]) -> None:
+    assert parse_p_value(text) == expected
+
+
+@pytest.mark.parametrize("text", ["0", "1.5", "n.s.", ""])
+def test_parse_p_value_rejects(text: str) -> None:
+    with pytest.raises(ValueError, match="p-value"):
+        parse_p_value(text)
+
+
+def test_hr_asymmetry_symmetric_and_rounding() -> None:
+    # exactly symmetric on the log scale: exp(+-0.2) around 1
+    import math
+
+    assert hr_asymmetry(1.0, math.exp(-0.2), math.exp(0.2)) == pytest.approx(0.0, abs=1e-12)
+    # HR at the lower bound is a full half-width away from the midpoint
+    assert hr_asymmetry(0.5, 0.5, 2.0) == pytest.approx(1.0)
+    # rounding of the printed figures can only reduce the distance
+    assert hr_asymmetry(0.6, 0.59, 0.89, rounding=(0.005, 0.005, 0.005)) < hr_asymmetry(0.6, 0.59, 0.89)
