@@ -10,7 +10,7 @@ Rules, all taken from the descriptor ``datapackage.json`` plus the cross-field r
 * each cell has the declared type, is present when required, is one of the allowed values,
   within the declared range and of the declared pattern;
 * primary keys are unique, no row repeats another, foreign keys (trial, source) exist;
-* proportions: ``events <= n``; ``percent`` agrees with ``100 * events / n`` at the precision
+* proportions: ``events <= n`` (events without ``n`` is a warning); ``percent`` agrees with ``100 * events / n`` at the precision
   it is printed with; the CI contains the estimate;
 * medians and hazard ratios: the CI contains the estimate, bounds are not reversed, a CI comes
   with its level, an upper bound printed as "not reached" is not also given as a number;
@@ -377,14 +377,21 @@ def _check_keys(p: _Parsed, out: _Collector) -> None:
 def _check_foreign_keys(p: _Parsed, keys: dict[str, set[Any]], out: _Collector) -> None:
     for fk in p.table.foreign_keys:
         col = fk.fields[0]
-        ref = keys.get(fk.resource)
+        resource = fk.resource or p.table.name  # "" = a reference within the same table
+        ref = keys.get(resource)
         if ref is None or col not in p.header:
             continue
         for vals, rowno in zip(p.values, p.rows):
             v = vals.get(col)
-            if v is not None and v not in ref:
-                hint = "add it to trials.csv" if fk.resource == "trials" else f"add it to {fk.resource}.csv"
-                out.add(p.path, rowno, col, f"unknown {fk.resource[:-1]} '{v}' ({hint})")
+            if v is None:
+                continue
+            if not fk.resource:
+                if v == vals.get(fk.reference_fields[0]):
+                    out.add(p.path, rowno, col, f"row '{v}' cannot supersede itself")
+                elif v not in ref:
+                    out.add(p.path, rowno, col, f"unknown {fk.reference_fields[0]} '{v}' in this table")
+            elif v not in ref:
+                out.add(p.path, rowno, col, f"unknown {resource[:-1]} '{v}' (add it to {resource}.csv)")
 
 
 def _ci_rules(
@@ -414,6 +421,10 @@ def _row_rules(p: _Parsed, out: _Collector) -> None:
             out.add(p.path, rowno, "derivation", "status is 'derived' but the derivation is not given (say how, e.g. 'events = round(28.4% x 67)')")
         if name == "proportions":
             ev, n, pct = vals.get("events"), vals.get("n"), vals.get("percent")
+            if ev is not None and n is None and raw.get("n", "") == "":
+                out.add(p.path, rowno, "n", "events are given without n (the denominator); the row cannot be analysed", "warning")
+            if ev is None and pct is None and not raw.get("events") and not raw.get("percent"):
+                out.add(p.path, rowno, "percent", f"no events and no percent: only the printed text {raw.get('printed', '')!r} (cannot be analysed)", "warning")
             if ev is not None and n is not None and ev > n:
                 out.add(p.path, rowno, "events", f"events ({ev}) exceed n ({n})")
                 continue

@@ -24,7 +24,8 @@ EXPECTED: dict[str, list[str]] = {
         "wrong_types_proportions.csv:4:percent: '28.4%' is not a number (write percentages without '%')",
     ],
     "missing_column_proportions.csv": [
-        "missing_column_proportions.csv:1:events: missing required column 'events' (Patients with the outcome.)",
+        "missing_column_proportions.csv:1:outcome: missing required column 'outcome' (ORR, DCR, CR, PR; "
+        "TRAE_G3PLUS = grade >=3 treatment-related AEs; TRAE_G34 = grade 3-4 only.)",
     ],
     "events_exceed_n_proportions.csv": [
         "events_exceed_n_proportions.csv:2:events: events (70) exceed n (67)",
@@ -100,6 +101,22 @@ def test_errors_make_report_not_ok_and_warnings_do_not() -> None:
 def test_every_problem_is_reported_not_only_the_first() -> None:
     report = validate_files([*BASE, CORPUS / "bad_values_hazard_ratios.csv"], against_bundled=False)
     assert len(report.errors) == 5 and len(report.warnings) == 1
+
+
+def test_counts_without_denominator_and_rows_without_numbers(tmp_path: Path) -> None:
+    header = (CORPUS / "good_proportions.csv").read_text().splitlines()[0]
+    src = "example2020_journal,,Abstract,reported,"
+    arm = "example_trial,drug_a,drug A,PD-(L)1 monotherapy,ITT"
+    f = tmp_path / "proportions.csv"
+    f.write_text(
+        f"{header}\nr1,{arm},ORR,19,,,,,,RECIST 1.1,investigator,19 responders,{src}\n"
+        f"r2,{arm},ORR,,,,,,,not stated,not stated,<1%,{src}\n"
+    )
+    lines = [str(p).replace(str(tmp_path) + "/", "") for p in validate_files([*BASE, f], against_bundled=False).problems]
+    assert lines == [
+        "proportions.csv:2:n: warning: events are given without n (the denominator); the row cannot be analysed",
+        "proportions.csv:3:percent: warning: no events and no percent: only the printed text '<1%' (cannot be analysed)",
+    ]
 
 
 def test_table_can_be_forced() -> None:
