@@ -15,7 +15,8 @@ Rules, all taken from the descriptor ``datapackage.json`` plus the cross-field r
 * medians and hazard ratios: the CI contains the estimate, bounds are not reversed, a CI comes
   with its level, an upper bound printed as "not reached" is not also given as a number;
 * hazard ratios: a HR far from the midpoint of its CI on the log scale is a warning (see
-  :func:`hr_asymmetry`); the p-value as printed parses to a value in (0, 1] plus a bound flag;
+  :func:`hr_asymmetry`); the p-value as printed parses to a value in (0, 1] plus a bound flag
+  (:func:`metaoutcome.effects.parse_p_value`);
 * a derived value states how it was derived.
 
 >>> report = validate_files()          # the bundled data
@@ -40,7 +41,6 @@ __all__ = [
     "Problem",
     "ValidationReport",
     "validate_files",
-    "parse_p_value",
     "hr_asymmetry",
     "HR_ASYMMETRY_WARN",
 ]
@@ -105,34 +105,6 @@ class ValidationReport:
             + (f": {files}" if files else "")
         )
         return "\n".join(lines)
-
-
-_P_RE = re.compile(r"^\s*(?:p\s*)?(<=|>=|≤|≥|<|>|=)?\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*$", re.IGNORECASE)
-
-
-def parse_p_value(text: str) -> tuple[float, str]:
-    """Parse a p-value as printed into ``(value, bound)``.
-
-    ``bound`` is ``"="`` for an exact value, ``"<"`` for an upper bound such as ``"<0.001"`` and
-    ``">"`` for a lower bound. Raises ``ValueError`` when the text is not a p-value in (0, 1].
-
-    >>> parse_p_value("0.0199")
-    (0.0199, '=')
-    >>> parse_p_value("P<0.0001")
-    (0.0001, '<')
-    >>> parse_p_value("1.2")
-    Traceback (most recent call last):
-    ...
-    ValueError: p-value '1.2' is outside (0, 1]
-    """
-    m = _P_RE.match(str(text))
-    if not m:
-        raise ValueError(f"p-value {text!r} is not a number with an optional '<', '>' or '=' (e.g. '0.02', '<0.001')")
-    sign = {"<=": "<", "≤": "<", ">=": ">", "≥": ">", None: "="}.get(m.group(1), m.group(1))
-    value = float(m.group(2))
-    if not (0.0 < value <= 1.0):
-        raise ValueError(f"p-value {text!r} is outside (0, 1]")
-    return value, sign
 
 
 def _decimals(text: str) -> int:
@@ -465,6 +437,8 @@ def _row_rules(p: _Parsed, out: _Collector) -> None:
                     )
             pv = raw.get("p_value", "")
             if pv:
+                from .effects import parse_p_value  # the one reader of printed p-values
+
                 try:
                     parse_p_value(pv)
                 except ValueError as exc:

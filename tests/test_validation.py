@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from metaoutcome.validation import hr_asymmetry, parse_p_value, validate_files
+from metaoutcome.validation import hr_asymmetry, validate_files
 
 CORPUS = Path(__file__).parent / "data" / "corpus"
 BASE = [CORPUS / "sources.csv", CORPUS / "trials.csv"]
@@ -57,11 +57,11 @@ EXPECTED: dict[str, list[str]] = {
         "bad_values_hazard_ratios.csv:3:ci_low: the CI (0.59 to 0.89) does not contain hr 0.50",
         "bad_values_hazard_ratios.csv:4:hr: warning: HR 0.60 is far from the midpoint of its CI on the log scale "
         "(84% of the half-width beyond rounding); check the figures (the SE from this CI may not match the HR)",
-        "bad_values_hazard_ratios.csv:5:p_value: p-value 'about 0.01' is not a number with an optional '<', '>' "
-        "or '=' (e.g. '0.02', '<0.001')",
+        "bad_values_hazard_ratios.csv:5:p_value: p_value='about 0.01' is not a p-value that can be read; expected "
+        "forms like '0.0199', '<0.001', 'P<0.0001', 'p = 0.005', '1.2e-5', or a missing marker ('', 'NS', 'NR')",
         "bad_values_hazard_ratios.csv:6:hr: -0.7 is out of range; must be a number > 0 (ratio)",
         "bad_values_hazard_ratios.csv:7:ci_level: 100 is out of range; must be a number > 0 and < 100 (percent)",
-        "bad_values_hazard_ratios.csv:7:p_value: p-value '1.5' is outside (0, 1]",
+        "bad_values_hazard_ratios.csv:7:p_value: p_value='1.5' must be in (0, 1]; got 1.5",
     ],
     "empty_proportions.csv": [
         "empty_proportions.csv:-:-: file is empty (expected a header row and data rows)",
@@ -133,21 +133,6 @@ def test_bundled_data_is_valid() -> None:
     report = validate_files()
     assert report.ok, str(report)
     assert {t for _, t, _ in report.checked} == {"sources", "trials", "proportions", "medians", "hazard_ratios"}
-
-
-@pytest.mark.parametrize(
-    "text, expected",
-    [("0.0199", (0.0199, "=")), ("<0.001", (0.001, "<")), ("P<0.0001", (0.0001, "<")), ("p = 0.005", (0.005, "=")),
-     ("≤0.05", (0.05, "<")), (">0.2", (0.2, ">")), ("1", (1.0, "="))],
-)
-def test_parse_p_value(text: str, expected: tuple[float, str]) -> None:
-    assert parse_p_value(text) == expected
-
-
-@pytest.mark.parametrize("text", ["0", "1.5", "n.s.", ""])
-def test_parse_p_value_rejects(text: str) -> None:
-    with pytest.raises(ValueError, match="p-value"):
-        parse_p_value(text)
 
 
 def test_hr_asymmetry_symmetric_and_rounding() -> None:

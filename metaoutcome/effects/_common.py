@@ -183,6 +183,13 @@ def resolve_columns(defaults: Mapping[str, str | None], columns: Mapping[str, st
     return out
 
 
+def row_labels(frame: pd.DataFrame) -> list[Any]:
+    """How messages name rows: the ``row_id`` column of a curated table if present, else the index."""
+    if "row_id" in frame.columns and not frame.index.name == "row_id":
+        return list(frame["row_id"])
+    return list(frame.index)
+
+
 def check_frame(frame: Any, name: str = "frame") -> pd.DataFrame:
     if not isinstance(frame, pd.DataFrame):
         raise ValueError(f"{name} must be a pandas DataFrame; got {type(frame).__name__}")
@@ -269,6 +276,11 @@ def finish_frame(frame: pd.DataFrame, res: pd.DataFrame, exclusions: Exclusions,
     out = frame.copy()
     for c in res.columns:
         out[c] = res[c].to_numpy()
+    # curated rows that an overlapping analysis of the same patients replaces are never pooled
+    if "superseded_by" in frame.columns:
+        sup = frame["superseded_by"]
+        for i in np.flatnonzero(sup.notna().to_numpy() & (sup.astype("string").str.len() > 0).fillna(False).to_numpy()):
+            exclusions.reasons[i].append(f"superseded by row {sup.iloc[i]!s} (an overlapping analysis of the same patients)")
     excl = exclusions.mask
     yi = out["yi"].to_numpy(dtype=float)
     vi = out["vi"].to_numpy(dtype=float)
@@ -283,7 +295,8 @@ def finish_frame(frame: pd.DataFrame, res: pd.DataFrame, exclusions: Exclusions,
     if excl.any():
         lines = "\n".join(
             f"  row {lab!r}: {reason}"
-            for lab, reason in zip(out.index[excl], out["exclusion_reason"][excl])
+            for lab, reason in zip(np.asarray(row_labels(frame), dtype=object)[excl],
+                                   out["exclusion_reason"][excl])
         )
         warnings.warn(
             f"{what}: {int(excl.sum())} of {len(out)} rows could not be converted and have yi/vi "
