@@ -1,0 +1,41 @@
+"""Review-quality figures from a pooled result.
+
+Every function takes what :func:`metaoutcome.pool` returns (or anything with the same attribute
+names), draws on the natural scale the measure registry prescribes, never touches pyplot's
+current figure, and returns the Figure (or the Axes it drew into). Save with :func:`savefig` for
+byte-identical PDF and SVG files.
+
+========================  =============================================================
+Function                  Figure
+========================  =============================================================
+``forest``                forest plot: studies, pooled diamond(s), PI, subgroups,
+                          heterogeneity; layouts "default", "revman", "jama"
+``funnel``                funnel plot with pseudo-CI lines, contour-enhanced option,
+                          filled (trim-and-fill) studies
+``baujat``                Baujat plot: contribution to Q vs influence on the result
+``radial``                radial (Galbraith) plot
+``labbe``                 L'Abbe plot of two-arm event rates
+``savefig``               save deterministically (no timestamps in PDF/SVG)
+``plot_style``            the fixed rcParams the figures use
+========================  =============================================================
+"""
+
+from __future__ import annotations
+
+from ._style import LAYOUTS, Layout, plot_style, savefig
+from .diagnostics import baujat, labbe, radial
+from .forest import forest, forest_plot
+from .funnel import funnel
+
+__all__ = [
+    "forest",
+    "forest_plot",
+    "funnel",
+    "baujat",
+    "radial",
+    "labbe",
+    "savefig",
+    "plot_style",
+    "Layout",
+    "LAYOUTS",
+]

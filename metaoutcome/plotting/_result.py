@@ -1,0 +1,138 @@
+"""Reading a pooled result by duck typing.
+
+The plots use only the attribute names of :class:`metaoutcome.results.PoolResult` (``yi``, ``vi``,
+``estimate``, ``ci_low``, ...), so any object with those attributes can be drawn. Values are on
+the analysis scale; this module back-transforms them through the measure registry.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import stats
+
+from ..measures import Measure, get_measure
+
+FloatArray = NDArray[np.float64]
+
+COMMON_METHODS = {"FE", "EE", "CE", "COMMON", "FIXED", "MH", "PETO"}
+
+
+def fget(res: Any, name: str, default: float = math.nan) -> float:
+    """A float attribute of ``res``, NaN if missing or None."""
+    v = getattr(res, name, None)
+    if v is None:
+        return default
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return default
+
+
+def is_common(res: Any) -> bool:
+    model = str(getattr(res, "model", "") or "").lower()
+    if model in ("common", "mh", "peto"):
+        return True
+    if model == "random":
+        return False
+    return str(getattr(res, "method", "")).upper() in COMMON_METHODS
+
+
+def model_word(res: Any) -> str:
+    """RevMan's wording of the model: "IV, Random", "IV, Fixed", "M-H, Fixed", "Peto, Fixed"."""
+    method = str(getattr(res, "method", "")).upper()
+    if method == "MH":
+        return "M-H, Fixed"
+    if method == "PETO":
+        return "Peto, Fixed"
+    return "IV, Fixed" if is_common(res) else "IV, Random"
+
+
+@dataclass
+class Studies:
+    """Per-study values of one result."""
+
+    yi: FloatArray
+    vi: FloatArray
+    ni: FloatArray | None
+    labels: list[str]
+    k: int
+
+
+def check_result(res: Any, name: str = "result") -> Studies:
+    """Check that ``res`` looks like a PoolResult with at least one study."""
+    missing = [a for a in ("yi", "vi", "estimate", "ci_low", "ci_high", "measure") if not hasattr(res, a)]
+    if missing:
+        raise ValueError(
+            f"{name} must be a pooled result (metaoutcome.pool(...)) with attributes yi, vi, estimate, "
+            f"ci_low, ci_high, measure; got {type(res).__name__} without {', '.join(missing)}"
+        )
+    yi = np.asarray(res.yi, dtype=float).ravel()
+    vi = np.asarray(res.vi, dtype=float).ravel()
+    k_attr = getattr(res, "k", yi.size)
+    if yi.size == 0 or (k_attr is not None and int(k_attr) == 0):
+        raise ValueError(f"{name} has no studies (k = 0); there is nothing to plot")
+    if vi.size != yi.size:
+        raise ValueError(f"{name}.vi has {vi.size} values but {name}.yi has {yi.size}")
+    ni_raw = getattr(res, "ni", None)
+    ni = None if ni_raw is None else np.asarray(ni_raw, dtype=float).ravel()
+    if ni is not None and ni.size != yi.size:
+        raise ValueError(f"{name}.ni has {ni.size} values but {name}.yi has {yi.size}")
+    labels_raw = getattr(res, "labels", None)
+    if labels_raw is None or len(labels_raw) == 0:
+        labels = [f"Study {i + 1}" for i in range(yi.size)]
+    else:
+        labels = [str(s) for s in labels_raw]
+        if len(labels) != yi.size:
+            raise ValueError(f"{name}.labels has {len(labels)} entries but {name}.yi has {yi.size}")
+    return Studies(yi, vi, ni, labels, int(yi.size))
+
+
+def measure_of(res: Any) -> Measure:
+    return get_measure(getattr(res, "measure", None) or "GEN")
+
+
+def level_of(res: Any) -> float:
+    lv = fget(res, "level", 95.0)
+    if not (0 < lv < 100):
+        raise ValueError(f"result.level={lv!r} must be a percentage in (0, 100)")
+    return lv
+
+
+def back_study(measure: Measure, y: FloatArray, ni: FloatArray | None) -> FloatArray:
+    """Back-transform per-study values (each with its own ni for PFT)."""
+    y = np.asarray(y, dtype=float)
+    if measure.needs_ni:
+        if ni is None:
+            raise ValueError(
+                f"measure {measure.name!r} needs the study sizes to back-transform; the result has "
+                "no ni (pass ni= to pool())"
+            )
+        with np.errstate(all="ignore"):
+            out = np.asarray(measure.back(y, ni), dtype=float)
+    else:
+        with np.errstate(all="ignore"):
+            out = np.asarray(measure.back(y), dtype=float)
+    return np.where(np.isnan(y), np.nan, out)
+
+
+def back_pooled(measure: Measure, y: FloatArray, ni: FloatArray | None) -> FloatArray:
+    y = np.asarray(y, dtype=float)
+    with np.errstate(all="ignore"):
+        if measure.needs_ni:
+            out = np.asarray(measure.back_pooled(y, ni=ni), dtype=float)
+        else:
+            out = np.asarray(measure.back(y), dtype=float)
+    return np.where(np.isnan(y), np.nan, out)
+
+
+def study_ci(yi: FloatArray, vi: FloatArray, level: float) -> tuple[FloatArray, FloatArray]:
+    """Per-study Wald CI on the analysis scale at ``level`` percent (z critical value)."""
+    z = float(stats.norm.ppf(0.5 + level / 200.0))
+    with np.errstate(invalid="ignore"):
+        se = np.sqrt(vi)
+    return yi - z * se, yi + z * se
