@@ -25,9 +25,18 @@ _LAZY_MODULES = {
     "measures": "metaoutcome.measures",
     "effects": "metaoutcome.effects",
     "pooling": "metaoutcome.pooling",
+    "glmm": "metaoutcome.glmm",
+    "subgroups": "metaoutcome.subgroups",
+    "plotting": "metaoutcome.plotting",
+    "reproduce": "metaoutcome.reproduce",
 }
 _LAZY_ATTRS = {
     "pool": ("metaoutcome.pooling", "pool"),
+    "pool_mh": ("metaoutcome.pooling", "pool_mh"),
+    "pool_peto": ("metaoutcome.pooling", "pool_peto"),
+    "pool_glmm": ("metaoutcome.glmm", "pool_glmm"),
+    "subgroup_analysis": ("metaoutcome.subgroups", "subgroup_analysis"),
+    "forest": ("metaoutcome.plotting", "forest"),
     "get_measure": ("metaoutcome.measures", "get_measure"),
     "load_dataset": ("metaoutcome.datasets", "load_dataset"),
     "validate_files": ("metaoutcome.validation", "validate_files"),

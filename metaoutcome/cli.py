@@ -2,8 +2,9 @@
 
 Commands
 --------
-``metaoutcome reproduce [--out DIR]``
-    Validate the bundled data, then run every bundled analysis and write its outputs to DIR.
+``metaoutcome reproduce [--out DIR] [--only NAMES]``
+    Validate the bundled data, then run every bundled analysis and write its outputs to DIR:
+    figures, tables, ``report.html`` and ``manifest.json``.
 ``metaoutcome validate [PATH ...] [--table NAME]``
     Check the bundled data, or your own CSVs of the same layout; every problem is printed as
     ``file:row:column: message``; exit status 1 when there are errors.
@@ -76,27 +77,32 @@ def summarise_bundled() -> str:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from .reproduce import list_analyses, run_all
     from .validation import validate_files
 
     out = Path(args.out)
     start = time.perf_counter()
-    print(f"[1/2] validating the bundled data ...", flush=True)
-    report = validate_files()
-    for p in report.problems:
-        print(f"      {p}")
-    print(f"      {len(report.errors)} error(s), {len(report.warnings)} warning(s)", flush=True)
-    if not report.ok:
-        print("reproduce: the bundled data has errors; fix them first", file=sys.stderr)
-        return 1
-    print(f"[2/2] summarising the evidence base into {out}/ ...", flush=True)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CLIError(f"--out {out}: cannot create the folder ({exc.strerror or exc})") from None
-    summary = summarise_bundled()
-    (out / "evidence_summary.md").write_text(summary, encoding="utf-8")
-    print(summary)
-    print(f"done in {time.perf_counter() - start:.1f} s; wrote {out / 'evidence_summary.md'}")
+    print("validating the bundled data ...", flush=True)
+    report = validate_files()
+    for p in report.problems:
+        print(f"  {p}")
+    print(f"  {len(report.errors)} error(s), {len(report.warnings)} warning(s)", flush=True)
+    if not report.ok:
+        print("reproduce: the bundled data has errors; fix them first", file=sys.stderr)
+        return 1
+    (out / "evidence_summary.md").write_text(summarise_bundled(), encoding="utf-8")
+    only = args.only.split(",") if args.only else None
+    print(f"running {len(only) if only else len(list_analyses())} analyses into {out}/ ...", flush=True)
+    result = run_all(out, only=only, progress=lambda line: print(line, flush=True), show_traceback=args.traceback)
+    elapsed = time.perf_counter() - start
+    if not result.ok:
+        print(f"reproduce: {len(result.failures)} analysis(es) failed: {', '.join(result.failures)}", file=sys.stderr)
+        return 1
+    print(f"done in {elapsed:.1f} s: open {result.report}; hashes of inputs and outputs in {result.manifest}")
     return 0
 
 
@@ -111,10 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "reproduce", help="validate the bundled data and run every bundled analysis",
-        description="Validate the bundled data, run every bundled analysis and write figures and tables.",
+        description=(
+            "Validate the bundled data, run every bundled analysis and write its figures (PDF, PNG), "
+            "tables (CSV, Markdown), one HTML report and a manifest of input and output hashes."
+        ),
         epilog="Example: metaoutcome reproduce --out results",
     )
     p.add_argument("--out", default="metaoutcome-results", metavar="DIR", help="output folder (default: %(default)s)")
+    p.add_argument("--only", metavar="NAMES", help="comma-separated analyses to run (default: all)")
     p.set_defaults(func=_cmd_reproduce)
 
     p = sub.add_parser(

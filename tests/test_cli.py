@@ -56,12 +56,18 @@ def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) 
     assert "reproduce" in capsys.readouterr().out
 
 
-def test_reproduce_writes_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_reproduce_writes_summary_report_and_manifest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "results"
     assert main(["reproduce", "--out", str(out)]) == 0
     text = (out / "evidence_summary.md").read_text()
     assert "| trials |" in text and "NSCLC" in text and "HCC" in text
-    assert "[1/2] validating the bundled data" in capsys.readouterr().out
+    assert (out / "report.html").exists() and (out / "manifest.json").exists()
+    assert "validating the bundled data" in capsys.readouterr().out
+
+
+def test_reproduce_unknown_analysis_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["reproduce", "--out", str(tmp_path), "--only", "nope"]) == 2
+    assert capsys.readouterr().err.startswith("metaoutcome reproduce: error: unknown analyses ['nope']")
 
 
 def test_reproduce_unwritable_out_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -25,3 +25,16 @@ def test_quick_start_has_two_commands() -> None:
 def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert quick_start_commands()[1] in [ln.strip() for ln in ci]
+
+
+def test_every_subpackage_is_packaged() -> None:
+    # pyproject lists packages explicitly (the data and analyses folders are mapped in), so a
+    # new subpackage must be added there or a plain `pip install .` silently leaves it out
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    listed = set(re.search(r"^packages = \[(.*?)\]", text, re.M).group(1).replace('"', "").replace(" ", "").split(","))
+    on_disk = {
+        "metaoutcome." + p.parent.relative_to(ROOT / "metaoutcome").as_posix().replace("/", ".")
+        for p in (ROOT / "metaoutcome").rglob("__init__.py")
+        if p.parent != ROOT / "metaoutcome"
+    }
+    assert on_disk <= listed, f"not in pyproject packages: {sorted(on_disk - listed)}"

@@ -23,6 +23,7 @@ Function                  From                                                  
 ``from_proportions``      a proportions frame                                         PR ... PFT
 ``from_hazard_ratios``    a hazard-ratio frame                                        HR
 ``from_medians``          a medians frame                                             MED
+``combine_shared_control`` comparisons sharing one control arm -> one per trial         any
 ========================  ==========================================================  ========
 
 >>> from metaoutcome import effects
@@ -52,6 +53,7 @@ from .hazard_ratios import (
 )
 from .medians import MedianOfMedians, from_medians, median_es, median_of_medians, two_arm_median_es
 from .proportions import from_proportions, proportion_ci, proportion_es
+from .shared_control import combine_shared_control, shared_control_correlation
 
 __all__ = [
     "ConversionWarning",
@@ -73,4 +75,6 @@ __all__ = [
     "median_of_medians",
     "MedianOfMedians",
     "from_medians",
+    "combine_shared_control",
+    "shared_control_correlation",
 ]

@@ -1,0 +1,298 @@
+"""``metaoutcome reproduce``: run every bundled analysis and write its figures, tables and report.
+
+Each analysis is a module in the repository's ``analyses/`` folder (installed as
+``metaoutcome._analyses``) with a ``TITLE`` and a ``run(out)`` function that writes through an
+:class:`AnalysisOutput`: figures (PDF and PNG), tables (CSV and Markdown) and the methods and
+results paragraphs. The runner adds
+
+* ``report.html``: one self-contained page (figures embedded) a reader can open in a browser;
+* ``manifest.json``: the SHA-256 of every input file and every output, and the versions of
+  Python and every dependency — no timestamps, so two runs give byte-identical folders.
+
+A failing analysis is reported with its name and the cause; the others still run and the exit
+status is non-zero.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import importlib
+import json
+import pkgutil
+import shutil
+import platform
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["AnalysisOutput", "ReproduceReport", "list_analyses", "run_all", "markdown_table"]
+
+DEPENDENCIES = ("numpy", "scipy", "statsmodels", "pandas", "matplotlib")
+
+
+def markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
+    """A GitHub-flavoured Markdown table of ``frame``, numbers rounded for display only."""
+
+    def cell(v: Any) -> str:
+        if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA:
+            return ""
+        if isinstance(v, float):
+            return f"{v:.{digits}f}"
+        return str(v).replace("|", "\\|")
+
+    cols = [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class AnalysisOutput:
+    """Where one analysis writes; also records what it wrote, in order, for the HTML report."""
+
+    name: str
+    title: str
+    folder: Path
+    items: list[tuple[str, Any]] = field(default_factory=list)
+
+    def text(self, heading: str, markdown: str) -> None:
+        """A paragraph (methods, results) under ``heading``; also written to ``<name>.md``."""
+        self.items.append(("text", (heading, markdown.strip())))
+
+    def table(self, name: str, frame: pd.DataFrame, caption: str, digits: int = 3) -> Path:
+        """Write ``frame`` as ``tables/<name>.csv`` (full precision) and ``.md`` (rounded)."""
+        folder = self.folder / "tables"
+        folder.mkdir(parents=True, exist_ok=True)
+        csv_path = folder / f"{name}.csv"
+        frame.to_csv(csv_path, index=False, lineterminator="\n")
+        md = f"**{caption}**\n\n" + markdown_table(frame, digits)
+        (folder / f"{name}.md").write_text(md, encoding="utf-8")
+        self.items.append(("table", (name, caption, frame, digits)))
+        return csv_path
+
+    def figure(self, name: str, fig: Any, caption: str, dpi: int = 150) -> Path:
+        """Save ``fig`` as ``figures/<name>.pdf`` and ``.png`` (deterministic bytes) and close it."""
+        from .plotting import savefig
+
+        folder = self.folder / "figures"
+        folder.mkdir(parents=True, exist_ok=True)
+        png = folder / f"{name}.png"
+        savefig(fig, folder / f"{name}.pdf")
+        savefig(fig, png, dpi=dpi)
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+        self.items.append(("figure", (name, caption, png)))
+        return png
+
+    def write_markdown(self) -> Path:
+        """Write ``<name>.md``: the paragraphs, tables and figure links in the order recorded."""
+        parts = [f"# {self.title}\n"]
+        for kind, payload in self.items:
+            if kind == "text":
+                heading, md = payload
+                parts.append(f"## {heading}\n\n{md}\n")
+            elif kind == "table":
+                name, caption, frame, digits = payload
+                parts.append(f"**{caption}**\n\n" + markdown_table(frame, digits))
+            elif kind == "figure":
+                name, caption, png = payload
+                parts.append(f"![{caption}](figures/{png.name})\n\n*{caption}* (PDF: `figures/{name}.pdf`)\n")
+        path = self.folder / f"{self.name}.md"
+        path.write_text("\n".join(parts), encoding="utf-8")
+        return path
+
+
+@dataclass(frozen=True)
+class ReproduceReport:
+    """What :func:`run_all` did: per-analysis status, and the paths it wrote."""
+
+    out: Path
+    status: dict[str, str]
+    failures: dict[str, str]
+    manifest: Path
+    report: Path
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def list_analyses() -> list[tuple[str, str]]:
+    """The bundled analyses as ``(name, title)``, in the order they run."""
+    pkg = importlib.import_module("metaoutcome._analyses")
+    found = []
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        mod = importlib.import_module(f"metaoutcome._analyses.{info.name}")
+        if callable(getattr(mod, "run", None)):
+            found.append((info.name, str(getattr(mod, "TITLE", info.name))))
+    return found
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version(), "metaoutcome": metadata.version("metaoutcome")}
+    for dep in DEPENDENCIES:
+        try:
+            out[dep] = metadata.version(dep)
+        except metadata.PackageNotFoundError:  # pragma: no cover - a broken environment
+            out[dep] = "not installed"
+    return out
+
+
+def _input_hashes() -> dict[str, str]:
+    """SHA-256 of every input: the curated tables, their descriptor and the analysis scripts."""
+    from importlib import resources
+
+    hashes = {}
+    for package, folder, endings in (
+        ("metaoutcome._data", "datasets", (".csv", ".json")),
+        ("metaoutcome._analyses", "analyses", (".py", ".ipynb")),
+    ):
+        root = resources.files(package)
+        for entry in sorted(root.iterdir(), key=lambda e: e.name):
+            if entry.name.endswith(endings) and entry.is_file():
+                hashes[f"{folder}/{entry.name}"] = hashlib.sha256(entry.read_bytes()).hexdigest()
+    return hashes
+
+
+def _html_report(outputs: Sequence[AnalysisOutput], failures: dict[str, str], versions: dict[str, str]) -> str:
+    esc = html.escape
+    body = [
+        "<h1>metaoutcome: reproduced analyses</h1>",
+        "<p>Generated by <code>metaoutcome reproduce</code> from the bundled, provenance-tracked data. "
+        + ", ".join(f"{esc(k)} {esc(v)}" for k, v in versions.items())
+        + ".</p>",
+    ]
+    toc = "".join(f'<li><a href="#{esc(o.name)}">{esc(o.title)}</a></li>' for o in outputs)
+    body.append(f"<ul>{toc}</ul>")
+    for name, cause in failures.items():
+        body.append(f'<h2 id="{esc(name)}">{esc(name)}: failed</h2><pre>{esc(cause)}</pre>')
+    for o in outputs:
+        if o.name in failures:
+            continue
+        body.append(f'<h2 id="{esc(o.name)}">{esc(o.title)}</h2>')
+        for kind, payload in o.items:
+            if kind == "text":
+                heading, md = payload
+                paras = "".join(f"<p>{esc(p.strip())}</p>" for p in md.split("\n\n") if p.strip())
+                body.append(f"<h3>{esc(heading)}</h3>{paras}")
+            elif kind == "table":
+                name, caption, frame, digits = payload
+                table = frame.to_html(index=False, na_rep="", float_format=lambda x, d=digits: f"{x:.{d}f}", border=0)
+                body.append(f"<figure><figcaption>{esc(caption)}</figcaption>{table}</figure>")
+            elif kind == "figure":
+                name, caption, png = payload
+                data = base64.b64encode(png.read_bytes()).decode("ascii")
+                body.append(
+                    f'<figure><img alt="{esc(caption)}" src="data:image/png;base64,{data}">'
+                    f"<figcaption>{esc(caption)}</figcaption></figure>"
+                )
+    style = (
+        "body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;line-height:1.45}"
+        "table{border-collapse:collapse;font-size:.9rem}th,td{padding:.2rem .6rem;border-bottom:1px solid #ddd;"
+        "text-align:right}th{background:#f4f4f4}figure{margin:1.5rem 0}img{max-width:100%}"
+        "figcaption{font-weight:600;margin:.4rem 0}"
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>metaoutcome reproduce</title><style>{style}</style></head><body>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )
+
+
+def run_all(
+    out: str | Path,
+    *,
+    only: Sequence[str] | None = None,
+    progress: Callable[[str], None] = print,
+    show_traceback: bool = False,
+) -> ReproduceReport:
+    """Run the bundled analyses into ``out`` and write ``report.html`` and ``manifest.json``.
+
+    Parameters
+    ----------
+    out : path
+        Output folder (created if needed). Each analysis writes to ``out/<name>/``.
+    only : sequence of str, optional
+        Run only these analyses (names from :func:`list_analyses`).
+    progress : callable, default print
+        Receives one line per step.
+    show_traceback : bool, default False
+        Include the full traceback of a failing analysis in what ``progress`` receives.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    analyses = list_analyses()
+    if only is not None:
+        known = {n for n, _ in analyses}
+        unknown = [n for n in only if n not in known]
+        if unknown:
+            raise ValueError(f"unknown analyses {unknown}; allowed: {sorted(known)}")
+        analyses = [(n, t) for n, t in analyses if n in only]
+    status: dict[str, str] = {}
+    failures: dict[str, str] = {}
+    outputs: list[AnalysisOutput] = []
+    for i, (name, title) in enumerate(analyses, 1):
+        progress(f"[{i}/{len(analyses)}] {name}: {title} ...")
+        start = time.perf_counter()
+        folder = out / name
+        if folder.exists():  # start clean so no stale output of an earlier run lingers
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        output = AnalysisOutput(name, title, folder)
+        try:
+            mod = importlib.import_module(f"metaoutcome._analyses.{name}")
+            mod.run(output)
+            output.write_markdown()
+        except Exception as exc:  # one analysis failing must not stop the others
+            cause = f"{type(exc).__name__}: {exc}"
+            failures[name] = cause
+            status[name] = f"failed: {cause}"
+            progress(f"      FAILED {name}: {cause}")
+            if show_traceback:
+                progress(traceback.format_exc())
+        else:
+            status[name] = "ok"
+            n_fig = sum(k == "figure" for k, _ in output.items)
+            n_tab = sum(k == "table" for k, _ in output.items)
+            progress(f"      done in {time.perf_counter() - start:.1f} s ({n_fig} figures, {n_tab} tables)")
+        outputs.append(output)
+
+    versions = _versions()
+    report = out / "report.html"
+    report.write_text(_html_report(outputs, failures, versions), encoding="utf-8")
+    manifest = out / "manifest.json"
+    files = sorted(p for p in out.rglob("*") if p.is_file() and p != manifest)
+    doc = {
+        "generated_by": "metaoutcome reproduce",
+        "versions": versions,
+        "inputs": _input_hashes(),
+        "analyses": status,
+        "outputs": {p.relative_to(out).as_posix(): _sha256(p) for p in files},
+    }
+    manifest.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return ReproduceReport(out, status, failures, manifest, report)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(0 if run_all(sys.argv[1] if len(sys.argv) > 1 else "metaoutcome-results").ok else 1)
