@@ -26,6 +26,7 @@ import platform
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -262,7 +263,11 @@ def run_all(
         output = AnalysisOutput(name, title, folder)
         try:
             mod = importlib.import_module(f"metaoutcome._analyses.{name}")
-            mod.run(output)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                mod.run(output)
+            for note in dict.fromkeys(str(w.message).splitlines()[0] for w in caught):
+                progress(f"      note: {note}")
             output.write_markdown()
         except Exception as exc:  # one analysis failing must not stop the others
             cause = f"{type(exc).__name__}: {exc}"
