@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from metaoutcome.reproduce import AnalysisOutput
 
 _METHODS = {
@@ -76,6 +78,8 @@ def one_population(es: Any, keys: list[str]) -> Any:
 
 def study_labels(es: Any, arm_column: str = "arm") -> list[str]:
     """Trial short names, with the arm added where a trial contributes more than one row."""
-    repeated = es["short_name"].duplicated(keep=False)
+    # only rows that are pooled count: a superseded or subset row does not make a name ambiguous
+    pooled = es["yi"].notna() if "yi" in es else pd.Series(True, index=es.index)
+    repeated = es["short_name"].where(pooled).duplicated(keep=False) & pooled
     arm = es[arm_column].astype(str).str.replace("_", " ")
     return [f"{s} ({a})" if r else str(s) for s, a, r in zip(es["short_name"], arm, repeated)]

@@ -386,3 +386,22 @@ def test_image_matches_baseline(name: str, tmp_path: Path) -> None:
         pytest.fail(f"no baseline {expected.name}; run with MO_WRITE_BASELINES=1 and inspect it")
     err = compare_images(str(expected), str(actual), tol=IMAGE_TOL)
     assert err is None, err
+
+
+def test_one_study_subgroup_says_heterogeneity_is_not_applicable() -> None:
+    import warnings
+
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    import metaoutcome as mo
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        one = mo.pool(np.array([-1.0]), np.array([0.1]), measure="PLO", labels=["only"])
+        two = mo.pool(np.array([-1.0, -0.5]), np.array([0.1, 0.2]), measure="PLO", labels=["a", "b"])
+        fig = mo.forest({"single": one, "pair": two})
+    texts = [t.get_text() for t in fig.findobj(match=lambda a: hasattr(a, "get_text"))]
+    assert "Heterogeneity: not applicable (k = 1)" in texts
+    assert not any("NA%" in t for t in texts)
+    plt.close(fig)

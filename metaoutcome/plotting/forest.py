@@ -187,6 +187,8 @@ def _fmt_ci(layout: Layout, est: float, lo: float, hi: float, digits: int, with_
 
 
 def _het_text(layout: Layout, res: Any, k: int) -> str:
+    if k < 2:  # one study: heterogeneity is undefined, say so instead of printing NA fields
+        return f"Heterogeneity: not applicable (k = {k})"
     i2, i2l, i2h = fget(res, "i2"), fget(res, "i2_ci_low"), fget(res, "i2_ci_high")
     tau2, q, qdf, qp = fget(res, "tau2"), fget(res, "q"), fget(res, "q_df"), fget(res, "q_pvalue")
     df_s = "NA" if not np.isfinite(qdf) else f"{int(round(qdf))}"
