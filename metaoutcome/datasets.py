@@ -15,6 +15,7 @@ True
 from __future__ import annotations
 
 import io
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
@@ -36,6 +37,13 @@ def _table(name: str) -> Table:
 
 
 def _read(t: Table) -> pd.DataFrame:
+    """A fresh copy of a bundled table (each file is read and parsed once per process)."""
+    return _read_once(t.name).copy()
+
+
+@lru_cache(maxsize=None)
+def _read_once(name: str) -> pd.DataFrame:
+    t = package_tables()[name]
     text = (data_dir() / t.path).read_text(encoding="utf-8")
     dtypes: dict[str, Any] = {}
     for f in t.fields:

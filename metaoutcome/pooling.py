@@ -52,6 +52,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from ._checks import as_float_array, check_choice, check_level, check_same_length
+from .effects.binary import _other_cell
 from .heterogeneity import TAU2_METHODS, cochran_q, estimate_tau2, q_profile_ci, typical_variance
 from .measures import get_measure
 from .results import ExcludedRow, PoolResult
@@ -536,26 +537,9 @@ def _tables(
     """Checked 2x2 tables; tables with a missing count are excluded and reported (as metafor omits them)."""
     a = as_float_array("ai", ai, nonnegative=True, allow_nan=True)
     c = as_float_array("ci", ci, nonnegative=True, allow_nan=True)
-    if bi is None:
-        if n1i is None:
-            raise ValueError("give bi= (non-events, group 1) or n1i= (group 1 size)")
-        n1 = as_float_array("n1i", n1i, nonnegative=True, allow_nan=True)
-        check_same_length(ai=a, n1i=n1)
-        if (a > n1).any():
-            raise ValueError("ai must be <= n1i (events cannot exceed the group size)")
-        b = n1 - a
-    else:
-        b = as_float_array("bi", bi, nonnegative=True, allow_nan=True)
-    if di is None:
-        if n2i is None:
-            raise ValueError("give di= (non-events, group 2) or n2i= (group 2 size)")
-        n2 = as_float_array("n2i", n2i, nonnegative=True, allow_nan=True)
-        check_same_length(ci=c, n2i=n2)
-        if (c > n2).any():
-            raise ValueError("ci must be <= n2i (events cannot exceed the group size)")
-        d = n2 - c
-    else:
-        d = as_float_array("di", di, nonnegative=True, allow_nan=True)
+    # the second cell of each arm, from it or from the arm size (the effect-size step's rule)
+    b = as_float_array("bi", _other_cell(a, bi, n1i, "bi", "n1i", "ai"), nonnegative=True, allow_nan=True)
+    d = as_float_array("di", _other_cell(c, di, n2i, "di", "n2i", "ci"), nonnegative=True, allow_nan=True)
     k = check_same_length(ai=a, bi=b, ci=c, di=d) if labels is None else check_same_length(ai=a, bi=b, ci=c, di=d, labels=list(labels))
     lab = tuple(str(s) for s in labels) if labels is not None else tuple(f"Study {i + 1}" for i in range(k))
     missing = np.isnan(a) | np.isnan(b) | np.isnan(c) | np.isnan(d)
