@@ -19,6 +19,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import optimize, stats
 
+from .heterogeneity import score_grid
+
 FloatArray = NDArray[np.float64]
 
 #: tau^2 estimators accepted with moderators (metafor's names), and the common-effect model.
@@ -30,7 +32,6 @@ COMMON: tuple[str, ...] = ("FE", "EE", "CE")
 _EPS = float(np.finfo(float).eps)
 _XTOL = 1e-300
 _RTOL = 8.9e-16
-_GRID = 48
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ def _solve(method: str, y: FloatArray, v: FloatArray, X: FloatArray) -> tuple[fl
             return 0.0, True
         root, res = optimize.brentq(g, 0.0, hi, xtol=_XTOL, rtol=_RTOL, maxiter=500, full_output=True)
         return float(root), bool(res.converged)
-    grid = np.concatenate([[0.0], hi * np.geomspace(1e-10, 1.0, _GRID)])
+    grid = np.concatenate([[0.0], hi * score_grid()])
     s = np.array([g0] + [g(float(t)) for t in grid[1:]])
     cands: list[float] = [0.0] if g0 <= 0.0 else []
     ok = True

@@ -14,12 +14,21 @@ used below (``r = y - sum(a y) / sum(a)``):
 * ``tr(P V P V) = sum(a^2 v^2) - 2 sum(a^3 v^2)/sum(a) + (sum(a^2 v)/sum(a))^2``;
 * ``sum(P V * P) = sum(a^2 v) - 2 sum(a^3 v)/sum(a) + sum(a^2) sum(a^2 v)/sum(a)^2``.
 
+One code path for one and for many meta-analyses
+------------------------------------------------
+Every function works on a :class:`Stack`: ``G`` meta-analyses padded to a common width ``K``
+(``y`` is 0 and ``v`` is ``+inf`` in the padding, so the weight ``1/(v + tau^2)`` of a padded
+cell is exactly 0 and every sum over a row is the sum over that meta-analysis's studies).
+A single meta-analysis is the stack with one row: :func:`metaoutcome.pool`, the batched
+:func:`metaoutcome.batch.pool_batch`, leave-one-out, influence and GOSH all run this code.
+
 The one deliberate difference from metafor is *how* the iterative estimators (ML, REML, EB, PM)
 are solved. metafor uses Fisher scoring (ML, REML, EB), which fails to converge on a few percent
 of data sets with very unequal variances, and ``uniroot`` with a loose default tolerance (PM).
-Here the estimating equation is solved with a bracketing root finder (Brent) after scanning the
-whole half-line ``[0, inf)``: it always converges, to machine precision, and for ML and REML the
-global maximum of the (restricted) likelihood on ``tau^2 >= 0`` is returned (metafor's
+Here the estimating equation is solved with a bracketing root finder (Anderson-Bjorck
+regula falsi with bisection safeguards, run on all meta-analyses at once) after scanning the
+whole half-line ``[0, inf)`` on a grid: it always converges, to machine precision, and for ML
+and REML the largest (restricted) likelihood among the roots found is returned (metafor's
 ``ll0check`` compares its answer with ``tau^2 = 0`` only).
 
 References
@@ -32,6 +41,9 @@ Viechtbauer W (2007). Confidence intervals for the amount of heterogeneity in me
 
 Viechtbauer W (2010). Conducting meta-analyses in R with the metafor package. *Journal of
 Statistical Software* 36(3):1-48.
+
+Anderson N, Bjorck A (1973). A new high order method of regula falsi type for computing a root
+of an equation. *BIT* 13:253-264.
 
 Examples
 --------
@@ -53,35 +65,382 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
-from numpy.typing import NDArray
-from scipy import optimize, stats
+from numpy.typing import ArrayLike, NDArray
+from scipy import stats
 
 from ._checks import check_choice
 
 __all__ = [
     "TAU2_METHODS",
+    "Stack",
     "Tau2Fit",
+    "Tau2Many",
     "QProfileCI",
+    "QProfileMany",
+    "stack",
+    "stack_groups",
     "estimate_tau2",
+    "estimate_tau2_many",
     "generalized_q",
+    "generalized_q_many",
     "q_profile_ci",
+    "q_profile_ci_many",
     "cochran_q",
     "typical_variance",
 ]
 
 FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
 
 #: tau^2 estimators, metafor's names.
 TAU2_METHODS: tuple[str, ...] = ("DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM")
 
-# Brent's method to (almost) machine precision; metafor's own defaults stop far earlier
-# (Fisher scoring: |change| < 1e-5; uniroot: tol = .Machine$double.eps^0.25).
-_XTOL = 1e-300
-_RTOL = 8.9e-16
+_EPS = float(np.finfo(float).eps)
+_TINY = 1e-300
 _MAXITER = 500
-_GRID = 48
+#: log-spaced points (times the bracket's upper end, from ``_GRID_LOW`` to 1) at which the ML/REML
+#: score is scanned for sign changes (neighbouring points a factor 2.2 apart); see
+#: :func:`_solve_iterative`. A root below the first point is still found, from the bracket
+#: [0, first point].
+_GRID = 24
+_GRID_LOW = 1e-8
+
+
+def score_grid() -> FloatArray:
+    """Multipliers of the bracket's upper end at which the ML/REML score is scanned."""
+    return np.geomspace(_GRID_LOW, 1.0, _GRID)
+
+
+# --------------------------------------------------------------------------------------------
+# stacks of meta-analyses
+# --------------------------------------------------------------------------------------------
+
+
+class Stack(NamedTuple):
+    """``G`` meta-analyses padded to width ``K``.
+
+    Attributes
+    ----------
+    y : ndarray, shape (G, K)
+        Effect sizes; 0 in the padding.
+    v : ndarray, shape (G, K)
+        Sampling variances; ``+inf`` in the padding (so weights there are exactly 0).
+    k : ndarray of int, shape (G,)
+        Number of studies in each row.
+    """
+
+    y: FloatArray
+    v: FloatArray
+    k: IntArray
+
+    @property
+    def mask(self) -> BoolArray:
+        return np.isfinite(self.v)
+
+    def vz(self) -> FloatArray:
+        """Variances with 0 in the padding (for sums of ``v`` itself)."""
+        return np.where(np.isfinite(self.v), self.v, 0.0)
+
+    def take(self, rows: IntArray | BoolArray) -> Stack:
+        return Stack(self.y[rows], self.v[rows], self.k[rows])
+
+
+def stack(yi: ArrayLike, vi: ArrayLike) -> Stack:
+    """A one-row :class:`Stack` from one meta-analysis's ``yi`` and ``vi``."""
+    y = np.asarray(yi, dtype=float).reshape(1, -1)
+    v = np.asarray(vi, dtype=float).reshape(1, -1)
+    return Stack(y, v, np.array([y.shape[1]], dtype=np.int64))
+
+
+def stack_groups(yi: FloatArray, vi: FloatArray, codes: IntArray, n_groups: int) -> Stack:
+    """Pad studies with group codes ``0 .. n_groups - 1`` into a :class:`Stack` (input order kept)."""
+    counts = np.bincount(codes, minlength=n_groups).astype(np.int64)
+    width = int(counts.max()) if counts.size else 0
+    order = np.argsort(codes, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pos = np.arange(codes.size) - np.repeat(starts, counts)
+    rows = codes[order]
+    y = np.zeros((n_groups, width))
+    v = np.full((n_groups, width), np.inf)
+    y[rows, pos] = yi[order]
+    v[rows, pos] = vi[order]
+    return Stack(y, v, counts)
+
+
+def masked(y: FloatArray, v: FloatArray, incl: BoolArray) -> Stack:
+    """The :class:`Stack` of the subsets ``incl`` (shape (G, K)) of one meta-analysis ``y``, ``v``
+    (studies keep their columns; excluded ones become padding)."""
+    yy = np.where(incl, y[None, :], 0.0)
+    vv = np.where(incl, v[None, :], np.inf)
+    return Stack(yy, vv, incl.sum(axis=1).astype(np.int64))
+
+
+# --------------------------------------------------------------------------------------------
+# closed-form pieces of metafor's matrix expressions, row-wise
+# --------------------------------------------------------------------------------------------
+
+
+def _rs(a: FloatArray) -> FloatArray:
+    """Row sums."""
+    return np.asarray(a.sum(axis=1), dtype=float)
+
+
+def _wmean(a: FloatArray, y: FloatArray) -> FloatArray:
+    return _rs(a * y) / _rs(a)
+
+
+def generalized_q_many(s: Stack, tau2: FloatArray) -> FloatArray:
+    """Generalized Q ``sum w (y - mu_w)^2`` with ``w = 1/(v + tau2)`` for every row."""
+    w = 1.0 / (s.v + np.asarray(tau2, dtype=float)[:, None])
+    r = s.y - _wmean(w, s.y)[:, None]
+    return _rs(w * r * r)
+
+
+def _trace_p(a: FloatArray) -> FloatArray:
+    sa = _rs(a)
+    return sa - _rs(a * a) / sa
+
+
+def _sum_pp(a: FloatArray) -> FloatArray:
+    sa = _rs(a)
+    s2 = _rs(a * a)
+    return s2 - 2.0 * _rs(a**3) / sa + (s2 / sa) ** 2
+
+
+def _tr_pvpv(a: FloatArray, v: FloatArray) -> FloatArray:
+    sa = _rs(a)
+    return _rs(a**2 * v**2) - 2.0 * _rs(a**3 * v**2) / sa + (_rs(a**2 * v) / sa) ** 2
+
+
+def _sum_pvp(a: FloatArray, v: FloatArray) -> FloatArray:
+    sa = _rs(a)
+    return _rs(a**2 * v) - 2.0 * _rs(a**3 * v) / sa + _rs(a**2) * _rs(a**2 * v) / sa**2
+
+
+def typical_variance_many(s: Stack) -> FloatArray:
+    """metafor's typical within-study variance ``(k - 1) / tr(P)`` (``w = 1/v``) for every row."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (s.k - 1) / _trace_p(1.0 / s.v)
+
+
+# --------------------------------------------------------------------------------------------
+# estimating equations of the iterative estimators
+# --------------------------------------------------------------------------------------------
+
+
+def _dot(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Row-wise ``sum(a * b)`` without the temporary."""
+    return np.einsum("ij,ij->i", a, b)
+
+
+def _score(method: str, s: Stack, t: FloatArray) -> FloatArray:
+    """Estimating function whose root in tau^2 is the estimate; positive = tau^2 too small."""
+    w = s.v + t[:, None]
+    np.reciprocal(w, out=w)
+    sw = _rs(w)
+    r = s.y - (_dot(w, s.y) / sw)[:, None]
+    wr = w * r
+    if method in ("EB", "PM"):  # Q(tau^2) = k - 1 (EB: Q * k/(k-1) - k, same root)
+        return _dot(wr, r) - (s.k - 1)
+    wwrr = _dot(wr, wr)
+    if method == "ML":
+        return wwrr - sw
+    return wwrr - (sw - _dot(w, w) / sw)  # REML
+
+
+def _loglik(method: str, s: Stack, t: FloatArray) -> FloatArray:
+    """ML or REML log-likelihood (metafor's ``ll.ML`` / ``ll.REML`` up to a constant)."""
+    vt = s.v + t[:, None]
+    w = 1.0 / vt
+    sw = _rs(w)
+    r = s.y - (_rs(w * s.y) / sw)[:, None]
+    logdet = _rs(np.log(np.where(np.isfinite(vt), vt, 1.0)))
+    ll = -0.5 * (logdet + _rs(w * r * r))
+    if method == "REML":
+        ll = ll - 0.5 * np.log(sw)
+    return np.asarray(ll, dtype=float)
+
+
+def _score_d(method: str, s: Stack, t: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """:func:`_score` and its derivative in tau^2.
+
+    With ``w = 1/(v + t)``, ``dw/dt = -w^2`` and ``dr/dt = sum(w^2 r)/sum(w)``:
+    ``d/dt sum(w^2 r^2) = -2 sum(w^3 r^2) + 2 sum(w^2 r)^2 / sum(w)``,
+    ``d/dt sum(w) = -sum(w^2)``, ``d/dt [sum(w^2)/sum(w)] = -2 sum(w^3)/sum(w) + (sum(w^2)/sum(w))^2``
+    and ``d/dt Q = -sum(w^2 r^2)``.
+    """
+    w = s.v + t[:, None]
+    np.reciprocal(w, out=w)
+    sw = _rs(w)
+    r = s.y - (_dot(w, s.y) / sw)[:, None]
+    wr = w * r
+    wwrr = _dot(wr, wr)
+    if method in ("EB", "PM"):
+        return _dot(wr, r) - (s.k - 1), -wwrr
+    ww = w * w
+    sww = _rs(ww)
+    d = -2.0 * _dot(ww, wr * r) + 2.0 * _dot(w, wr) ** 2 / sw + sww
+    if method == "ML":
+        return wwrr - sw, d
+    return wwrr - (sw - sww / sw), d - 2.0 * _dot(ww, w) / sw + (sww / sw) ** 2
+
+
+def _recip_q(s: Stack, t: FloatArray, target: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """``target / Q(t) - 1`` and its derivative: same root as ``Q(t) = target``, nearly linear in t."""
+    q, dq = _score_d("PM", s, t)
+    q = q + (s.k - 1)
+    return target / q - 1.0, -target * dq / q**2
+
+
+def newton_roots(
+    fd: Callable[[IntArray, FloatArray], tuple[FloatArray, FloatArray]],
+    lo: FloatArray,
+    hi: FloatArray,
+    flo: FloatArray,
+    fhi: FloatArray,
+) -> tuple[FloatArray, BoolArray, IntArray]:
+    """Roots of ``f`` bracketed by ``[lo, hi]`` (``flo``, ``fhi`` of opposite signs) for all rows at
+    once, to machine precision; ``fd(rows, x)`` returns ``f`` and its derivative at ``x``.
+
+    Safeguarded Newton: start at ``lo``; a Newton step that leaves the current bracket is
+    replaced by bisection; every evaluation shrinks the bracket. A row stops when the step is
+    below 4 machine epsilons of the iterate (Newton converges quadratically, so the error is
+    then far smaller), when ``f = 0``, or when the bracket has shrunk to 2 epsilons. Returns
+    ``(root, converged, evaluations)``; rows leave the computation as they converge.
+    """
+    a, b = lo.astype(float).copy(), hi.astype(float).copy()
+    fa, fb = flo.astype(float).copy(), fhi.astype(float).copy()
+    n = a.size
+    evals = np.zeros(n, dtype=np.int64)
+    x = np.where(fb == 0.0, b, a)
+    act = np.flatnonzero((fa != 0.0) & (fb != 0.0))
+    fx = np.zeros(n)
+    dx = np.zeros(n)
+    if act.size:
+        fx[act], dx[act] = fd(act, x[act])
+        evals[act] += 1
+    for _ in range(_MAXITER):
+        if act.size == 0:
+            break
+        aa, bb, xx = a[act], b[act], x[act]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            c = xx - fx[act] / dx[act]
+        c = np.where((c > aa) & (c < bb), c, aa + 0.5 * (bb - aa))
+        fc, dc = fd(act, c)
+        evals[act] += 1
+        left = (fc > 0.0) == (fa[act] > 0.0)  # root in [c, b]
+        a[act] = np.where(left, c, aa)
+        fa[act] = np.where(left, fc, fa[act])
+        b[act] = np.where(left, bb, c)
+        fx[act], dx[act], x[act] = fc, dc, c
+        tol = 4.0 * _EPS * np.abs(c) + _TINY
+        stop = (fc == 0.0) | (np.abs(c - xx) <= tol) | (b[act] - a[act] <= tol)
+        act = act[~stop]
+    conv = np.ones(n, dtype=bool)
+    conv[act] = False
+    return x, conv, evals
+
+
+def _solve_iterative(method: str, s: Stack) -> tuple[FloatArray, BoolArray, IntArray]:
+    """Root of the estimating equation on [0, inf); for ML/REML the best of all roots found.
+
+    The upper end of the bracket starts at ``max(var(y), max(v), 1e-12)`` and doubles until the
+    score is negative. EB/PM: ``Q(tau^2)`` decreases, so there is one root (or the boundary 0).
+    ML/REML: the score is scanned at 0 and at ``_GRID`` log-spaced points from ``_GRID_LOW`` to 1
+    times the upper end; every sign change from + to - is a local maximum and is polished by
+    :func:`newton_roots` (all of them, for all rows, at once); ``tau^2 = 0`` is a candidate when
+    the score there is <= 0; the candidate with the largest (restricted) likelihood wins.
+    """
+    g = s.y.shape[0]
+    zero = np.zeros(g)
+    evals = np.ones(g, dtype=np.int64)
+    g0 = _score(method, s, zero)
+    m = s.mask
+    kk = s.k.astype(float)
+    ybar = _rs(s.y) / kk
+    var_y = _rs(np.where(m, (s.y - ybar[:, None]) ** 2, 0.0)) / kk
+    vmax = np.max(np.where(m, s.v, -np.inf), axis=1)
+    hi = np.maximum(np.maximum(var_y, vmax), 1e-12)
+    ghi = _score(method, s, hi)
+    evals += 1
+    todo = np.flatnonzero(ghi >= 0.0)
+    n = 0
+    while todo.size:
+        hi[todo] *= 2.0
+        ghi[todo] = _score(method, s.take(todo), hi[todo])
+        evals[todo] += 1
+        todo = todo[ghi[todo] >= 0.0]
+        n += 1
+        if n > 2000:  # pragma: no cover - cannot happen for finite data
+            raise RuntimeError("could not bracket the tau^2 estimating equation")
+
+    if method in ("PM", "EB"):
+        tau2 = zero.copy()
+        conv = np.ones(g, dtype=bool)
+        pos = np.flatnonzero(g0 > 0.0)
+        if pos.size:
+            sub = s.take(pos)
+            kq = (sub.k - 1).astype(float)
+            root, ok, ev = newton_roots(lambda r, t: _recip_q(sub.take(r), t, kq[r]), zero[pos], hi[pos],
+                                        kq / (g0[pos] + kq) - 1.0, kq / (ghi[pos] + kq) - 1.0)  # fmt: skip
+            tau2[pos], conv[pos] = root, ok
+            evals[pos] += ev
+        return tau2, conv, evals
+    # ML/REML: scan for every local maximum, polish, keep the best
+    grid_c = score_grid()
+    sc = np.empty((g, _GRID + 1))
+    sc[:, 0] = g0
+    for j, c in enumerate(grid_c[:-1], start=1):
+        sc[:, j] = _score(method, s, hi * c)
+    sc[:, _GRID] = ghi
+    evals += _GRID - 1
+    tgrid = np.concatenate([zero[:, None], hi[:, None] * grid_c[None, :]], axis=1)
+    tgrid[:, _GRID] = hi
+    cross_r, cross_j = np.nonzero((sc[:, :-1] > 0.0) & (sc[:, 1:] <= 0.0))
+    # candidates: (row, tau2) pairs, in increasing tau2 within a row
+    cand_r = [np.flatnonzero(g0 <= 0.0)]
+    cand_t = [np.zeros(cand_r[0].size)]
+    exact = sc[cross_r, cross_j + 1] == 0.0
+    cand_r.append(cross_r[exact])
+    cand_t.append(tgrid[cross_r[exact], cross_j[exact] + 1])
+    br, bj = cross_r[~exact], cross_j[~exact]
+    conv = np.ones(g, dtype=bool)
+    if br.size:
+        sub = s.take(br)
+        root, ok, ev = newton_roots(lambda r, t: _score_d(method, sub.take(r), t), tgrid[br, bj], tgrid[br, bj + 1],
+                                  sc[br, bj], sc[br, bj + 1])  # fmt: skip
+        np.logical_and.at(conv, br, ok)
+        np.add.at(evals, br, ev)
+        cand_r.append(br)
+        cand_t.append(root)
+    rows = np.concatenate(cand_r)
+    ts = np.concatenate(cand_t)
+    counts = np.bincount(rows, minlength=g)
+    tau2 = np.full(g, np.nan)
+    one = counts == 1
+    if one.any():
+        sel = one[rows]
+        tau2[rows[sel]] = ts[sel]
+    many = np.flatnonzero(counts > 1)
+    if many.size:  # several local maxima: compare likelihoods (rare)
+        sel = np.flatnonzero(counts[rows] > 1)
+        ll = _loglik(method, s.take(rows[sel]), ts[sel])
+        order = np.lexsort((ts[sel], rows[sel]))  # by row, then tau2 (first max wins ties)
+        r_sorted, t_sorted, ll_sorted = rows[sel][order], ts[sel][order], ll[order]
+        for row in many:
+            idx = np.flatnonzero(r_sorted == row)
+            tau2[row] = t_sorted[idx[int(np.argmax(ll_sorted[idx]))]]
+    conv &= np.isfinite(tau2)
+    return tau2, conv, evals
+
+
+# --------------------------------------------------------------------------------------------
+# public
+# --------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -109,205 +468,71 @@ class Tau2Fit:
     iterations: int
 
 
-@dataclass(frozen=True)
-class QProfileCI:
-    """Q-profile confidence interval for tau^2 (metafor ``confint(res, type="QP")``).
+class Tau2Many(NamedTuple):
+    """tau^2 estimates of every row of a :class:`Stack` (fields as :class:`Tau2Fit`)."""
 
-    Attributes
-    ----------
-    low, high : float
-        Bounds for tau^2.
-    low_sign, high_sign : str
-        ``""`` for an exact bound; ``"<"`` or ``">"`` when the bound is the edge of the search
-        interval ``[0, tau2_max]`` (metafor prints e.g. ``>100.0000``).
-    empty : bool
-        True when the interval is the empty set: even ``tau^2 = 0`` gives a generalized Q below
-        the lower chi-square quantile. Both bounds are then 0, as in metafor (``ci.null``).
-    tau2_max : float
-        Upper end of the search interval.
-    """
-
-    low: float
-    high: float
-    low_sign: str
-    high_sign: str
-    empty: bool
-    tau2_max: float
+    tau2: FloatArray
+    se: FloatArray
+    converged: BoolArray
+    iterations: IntArray
 
 
-# --------------------------------------------------------------------------------------------
-# closed-form pieces of metafor's matrix expressions
-# --------------------------------------------------------------------------------------------
+def estimate_tau2_many(s: Stack, method: str = "REML", *, with_se: bool = True) -> Tau2Many:
+    """:func:`estimate_tau2` for every row of a :class:`Stack` (rows need k >= 2)."""
+    g = s.y.shape[0]
+    k = s.k.astype(float)
+    w = 1.0 / s.v
+    converged = np.ones(g, dtype=bool)
+    iterations = np.zeros(g, dtype=np.int64)
+    nan = np.full(g, np.nan)
+    se = nan
+    if method in ("DL", "HS"):
+        q = generalized_q_many(s, np.zeros(g))
+        trp = _trace_p(w)
+        sw = _rs(w)
+        tau2 = np.maximum(0.0, (q - (k - 1)) / trp) if method == "DL" else np.maximum(0.0, (q - k) / sw)
+        if with_se:
+            se = np.sqrt(2 * (k - 1) + 4 * tau2 * trp + 2 * tau2**2 * _sum_pp(w)) / (trp if method == "DL" else sw)
+    elif method == "HE":
+        m = s.mask
+        vz = s.vz()
+        rss = _rs(np.where(m, (s.y - (_rs(s.y) / k)[:, None]) ** 2, 0.0))
+        trpv = _rs(vz) * (1 - 1 / k)
+        tau2 = np.maximum(0.0, (rss - trpv) / (k - 1))
+        if with_se:
+            se = np.sqrt(2 * _tr_pvpv(m.astype(float), vz) + 4 * tau2 * trpv + 2 * tau2**2 * (k - 1)) / (k - 1)
+    elif method == "SJ":
+        m = s.mask
+        tau2_0 = _rs(np.where(m, (s.y - (_rs(s.y) / k)[:, None]) ** 2, 0.0)) / k
+        a = 1.0 / (s.v + tau2_0[:, None])
+        r = s.y - _wmean(a, s.y)[:, None]
+        tau2 = np.maximum(0.0, tau2_0 * _rs(a * r * r) / (k - 1))
+        if with_se:
+            vz = s.vz()
+            se = np.sqrt(tau2_0**2 / (k - 1) ** 2
+                         * (2 * _tr_pvpv(a, vz) + 4 * tau2 * _sum_pvp(a, vz) + 2 * tau2**2 * _sum_pp(a)))  # fmt: skip
+    else:
+        tau2, converged, iterations = _solve_iterative(method, s)
+        tau2 = np.maximum(0.0, tau2)
+        if with_se:
+            ww = 1.0 / (s.v + tau2[:, None])
+            if method == "ML":
+                se = np.sqrt(2.0 / _rs(ww**2))
+            elif method == "REML":
+                se = np.sqrt(2.0 / _sum_pp(ww))
+            else:  # EB, PM
+                se = np.sqrt(2.0 * k**2 / (k - 1)) / _rs(ww)
+    return Tau2Many(np.asarray(tau2, dtype=float), np.asarray(se, dtype=float), converged, iterations)
 
 
-def _wmean(a: FloatArray, y: FloatArray) -> float:
-    return float(np.sum(a * y) / np.sum(a))
-
-
-def generalized_q(tau2: float, yi: FloatArray, vi: FloatArray) -> float:
-    """Generalized Q statistic ``sum w_i (y_i - mu_w)^2`` with ``w_i = 1/(v_i + tau2)``.
-
-    metafor's ``.QE.func``; at ``tau2 = 0`` it is Cochran's Q.
-    """
-    w = 1.0 / (vi + tau2)
-    r = yi - _wmean(w, yi)
-    return float(np.sum(w * r * r))
-
-
-def cochran_q(yi: FloatArray, vi: FloatArray) -> float:
-    """Cochran's Q, truncated at 0 against rounding (metafor ``max(0, Y'PY)``)."""
-    return max(0.0, generalized_q(0.0, yi, vi))
-
-
-def _trace_p(a: FloatArray) -> float:
-    sa = float(np.sum(a))
-    return sa - float(np.sum(a * a)) / sa
-
-
-def _sum_pp(a: FloatArray) -> float:
-    sa = float(np.sum(a))
-    s2 = float(np.sum(a * a))
-    return s2 - 2.0 * float(np.sum(a**3)) / sa + (s2 / sa) ** 2
-
-
-def _tr_pvpv(a: FloatArray, v: FloatArray) -> float:
-    sa = float(np.sum(a))
-    return float(np.sum(a**2 * v**2)) - 2.0 * float(np.sum(a**3 * v**2)) / sa + (float(np.sum(a**2 * v)) / sa) ** 2
-
-
-def _sum_pvp(a: FloatArray, v: FloatArray) -> float:
-    sa = float(np.sum(a))
-    return (
-        float(np.sum(a**2 * v))
-        - 2.0 * float(np.sum(a**3 * v)) / sa
-        + float(np.sum(a**2)) * float(np.sum(a**2 * v)) / sa**2
-    )
-
-
-def typical_variance(vi: FloatArray) -> float:
-    """metafor's "typical" within-study variance ``(k - 1) / tr(P)`` with ``P`` from ``w = 1/v``.
-
-    It enters ``I^2 = 100 tau^2 / (vt + tau^2)`` and ``H^2 = tau^2 / vt + 1``
-    (Higgins & Thompson 2002, eq. 9).
-    """
-    k = vi.size
-    return (k - 1) / _trace_p(1.0 / vi)
-
-
-# --------------------------------------------------------------------------------------------
-# estimating equations of the iterative estimators, vectorised over a grid of tau^2 values
-# --------------------------------------------------------------------------------------------
-
-
-def _grid_terms(t: FloatArray, yi: FloatArray, vi: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """For each tau^2 in ``t``: sum(w), sum(w r^2) (= Q), sum(w^2 r^2) and sum(w^2) packed."""
-    w = 1.0 / (vi[:, None] + t[None, :])
-    sw = w.sum(axis=0)
-    mu = (w * yi[:, None]).sum(axis=0) / sw
-    r = yi[:, None] - mu[None, :]
-    wr = w * r
-    q = (wr * r).sum(axis=0)
-    wwrr = (wr * wr).sum(axis=0)
-    sww = (w * w).sum(axis=0)
-    return np.vstack([sw, q, wwrr, sww]), w, mu
-
-
-def _score(method: str, t: FloatArray, yi: FloatArray, vi: FloatArray) -> FloatArray:
-    """Estimating function whose root in tau^2 is the estimate; positive = tau^2 too small."""
-    terms, _, _ = _grid_terms(t, yi, vi)
-    sw, q, wwrr, sww = terms
-    k = yi.size
-    if method == "ML":
-        out = wwrr - sw
-    elif method == "REML":
-        out = wwrr - (sw - sww / sw)
-    else:  # EB and PM: Q(tau^2) = k - 1 (EB: Q * k/(k-1) - k, same root)
-        out = q - (k - 1)
-    return np.asarray(out, dtype=float)
-
-
-def _loglik(method: str, t: FloatArray, yi: FloatArray, vi: FloatArray) -> FloatArray:
-    """ML or REML log-likelihood (metafor's ``ll.ML`` / ``ll.REML`` up to a constant)."""
-    terms, _, _ = _grid_terms(t, yi, vi)
-    sw, q = terms[0], terms[1]
-    logdet = np.log(vi[:, None] + t[None, :]).sum(axis=0)
-    ll = -0.5 * (logdet + q)
-    if method == "REML":
-        ll = ll - 0.5 * np.log(sw)
-    return np.asarray(ll, dtype=float)
-
-
-def _scalar(f: Callable[[FloatArray], FloatArray]) -> Callable[[float], float]:
-    return lambda x: float(f(np.array([x]))[0])
-
-
-def _upper_bracket(g: Callable[[float], float], start: float) -> tuple[float, int]:
-    """Smallest doubling of ``start`` where ``g`` < 0 (g eventually negative for large tau^2)."""
-    hi = start
-    n = 0
-    while g(hi) >= 0.0:
-        hi *= 2.0
-        n += 1
-        if n > 2000 or not np.isfinite(hi):  # pragma: no cover - cannot happen for finite data
-            raise RuntimeError("could not bracket the tau^2 estimating equation")
-    return hi, n
-
-
-def _solve_iterative(method: str, yi: FloatArray, vi: FloatArray) -> tuple[float, bool, int]:
-    """Root of the estimating equation on [0, inf); for ML/REML the global likelihood maximum."""
-    f = lambda t: _score(method, t, yi, vi)  # noqa: E731
-    g = _scalar(f)
-    evals = 1
-    g0 = g(0.0)
-    # start the bracket search at a scale set by the data
-    scale = max(float(np.var(yi)), float(np.max(vi)), 1e-12)
-    hi, n = _upper_bracket(g, scale)
-    evals += n + 1
-    if method in ("PM", "EB"):
-        # Q(tau^2) is strictly decreasing: one root, or the boundary
-        if g0 <= 0.0:
-            return 0.0, True, evals
-        root, res = optimize.brentq(g, 0.0, hi, xtol=_XTOL, rtol=_RTOL, maxiter=_MAXITER, full_output=True)
-        return float(root), bool(res.converged), evals + res.function_calls
-    # ML/REML: locate every local maximum on [0, hi] with a grid scan, then polish each
-    grid = np.concatenate([[0.0], hi * np.geomspace(1e-10, 1.0, _GRID)])
-    s = f(grid)
-    evals += grid.size
-    candidates: list[float] = []
-    converged = True
-    if g0 <= 0.0:
-        candidates.append(0.0)
-    for i in range(grid.size - 1):
-        if s[i] > 0.0 and s[i + 1] <= 0.0:
-            if s[i + 1] == 0.0:
-                candidates.append(float(grid[i + 1]))
-                continue
-            root, res = optimize.brentq(
-                g, grid[i], grid[i + 1], xtol=_XTOL, rtol=_RTOL, maxiter=_MAXITER, full_output=True
-            )
-            evals += res.function_calls
-            converged = converged and bool(res.converged)
-            candidates.append(float(root))
-    if not candidates:  # pragma: no cover - the scan always ends with s < 0
-        return float("nan"), False, evals
-    cand = np.array(candidates)
-    ll = _loglik(method, cand, yi, vi)
-    return float(cand[int(np.argmax(ll))]), converged, evals
-
-
-# --------------------------------------------------------------------------------------------
-# public
-# --------------------------------------------------------------------------------------------
-
-
-def estimate_tau2(yi: FloatArray, vi: FloatArray, method: str = "REML") -> Tau2Fit:
+def estimate_tau2(yi: ArrayLike, vi: ArrayLike, method: str = "REML") -> Tau2Fit:
     """Estimate tau^2 with one of metafor's estimators and its standard error.
 
     Parameters
     ----------
-    yi : ndarray
+    yi : array-like
         Effect sizes (k >= 2), on the analysis scale.
-    vi : ndarray
+    vi : array-like
         Their sampling variances (> 0).
     method : {"DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM"}, default "REML"
         Estimator.
@@ -358,52 +583,142 @@ def estimate_tau2(yi: FloatArray, vi: FloatArray, method: str = "REML") -> Tau2F
     0.0
     """
     method = check_choice("method", method, TAU2_METHODS)
-    yi = np.asarray(yi, dtype=float)
-    vi = np.asarray(vi, dtype=float)
-    k = yi.size
-    if k < 2:
-        raise ValueError(f"estimate_tau2 needs k >= 2 studies; got k={k}")
-    w = 1.0 / vi
-    converged, iterations = True, 0
+    s = stack(yi, vi)
+    if s.k[0] < 2:
+        raise ValueError(f"estimate_tau2 needs k >= 2 studies; got k={s.k[0]}")
+    fit = estimate_tau2_many(s, method)
+    return Tau2Fit(method=method, tau2=float(fit.tau2[0]), se=float(fit.se[0]), converged=bool(fit.converged[0]),
+                   iterations=int(fit.iterations[0]))  # fmt: skip
 
-    if method == "DL":
-        trp = _trace_p(w)
-        tau2 = max(0.0, (generalized_q(0.0, yi, vi) - (k - 1)) / trp)
-        se = np.sqrt(2 * (k - 1) + 4 * tau2 * trp + 2 * tau2**2 * _sum_pp(w)) / trp
-    elif method == "HS":
-        sw = float(np.sum(w))
-        tau2 = max(0.0, (generalized_q(0.0, yi, vi) - k) / sw)
-        se = np.sqrt(2 * (k - 1) + 4 * tau2 * _trace_p(w) + 2 * tau2**2 * _sum_pp(w)) / sw
-    elif method == "HE":
-        one = np.ones(k)
-        rss = float(np.sum((yi - yi.mean()) ** 2))
-        trpv = float(np.sum(vi)) * (1 - 1 / k)
-        tau2 = max(0.0, (rss - trpv) / (k - 1))
-        se = np.sqrt(2 * _tr_pvpv(one, vi) + 4 * tau2 * trpv + 2 * tau2**2 * (k - 1)) / (k - 1)
-    elif method == "SJ":
-        tau2_0 = float(np.mean((yi - yi.mean()) ** 2))
-        a = 1.0 / (vi + tau2_0)
-        r = yi - _wmean(a, yi)
-        tau2 = max(0.0, tau2_0 * float(np.sum(a * r * r)) / (k - 1))
-        se = np.sqrt(
-            tau2_0**2 / (k - 1) ** 2 * (2 * _tr_pvpv(a, vi) + 4 * tau2 * _sum_pvp(a, vi) + 2 * tau2**2 * _sum_pp(a))
-        )
-    else:
-        tau2, converged, iterations = _solve_iterative(method, yi, vi)
-        tau2 = max(0.0, tau2)
-        ww = 1.0 / (vi + tau2)
-        if method == "ML":
-            se = np.sqrt(2.0 / np.sum(ww**2))
-        elif method == "REML":
-            se = np.sqrt(2.0 / _sum_pp(ww))
-        else:  # EB, PM
-            se = np.sqrt(2.0 * k**2 / (k - 1)) / np.sum(ww)
-    return Tau2Fit(method=method, tau2=float(tau2), se=float(se), converged=converged, iterations=iterations)
+
+def generalized_q(tau2: float, yi: ArrayLike, vi: ArrayLike) -> float:
+    """Generalized Q statistic ``sum w_i (y_i - mu_w)^2`` with ``w_i = 1/(v_i + tau2)``.
+
+    metafor's ``.QE.func``; at ``tau2 = 0`` it is Cochran's Q.
+    """
+    return float(generalized_q_many(stack(yi, vi), np.array([float(tau2)]))[0])
+
+
+def cochran_q(yi: ArrayLike, vi: ArrayLike) -> float:
+    """Cochran's Q, truncated at 0 against rounding (metafor ``max(0, Y'PY)``)."""
+    return max(0.0, generalized_q(0.0, yi, vi))
+
+
+def typical_variance(vi: ArrayLike) -> float:
+    """metafor's "typical" within-study variance ``(k - 1) / tr(P)`` with ``P`` from ``w = 1/v``.
+
+    It enters ``I^2 = 100 tau^2 / (vt + tau^2)`` and ``H^2 = tau^2 / vt + 1``
+    (Higgins & Thompson 2002, eq. 9).
+    """
+    v = np.asarray(vi, dtype=float)
+    return float(typical_variance_many(stack(np.zeros_like(v), v))[0])
+
+
+@dataclass(frozen=True)
+class QProfileCI:
+    """Q-profile confidence interval for tau^2 (metafor ``confint(res, type="QP")``).
+
+    Attributes
+    ----------
+    low, high : float
+        Bounds for tau^2.
+    low_sign, high_sign : str
+        ``""`` for an exact bound; ``"<"`` or ``">"`` when the bound is the edge of the search
+        interval ``[0, tau2_max]`` (metafor prints e.g. ``>100.0000``).
+    empty : bool
+        True when the interval is the empty set: even ``tau^2 = 0`` gives a generalized Q below
+        the lower chi-square quantile. Both bounds are then 0, as in metafor (``ci.null``).
+    tau2_max : float
+        Upper end of the search interval.
+    """
+
+    low: float
+    high: float
+    low_sign: str
+    high_sign: str
+    empty: bool
+    tau2_max: float
+
+
+class QProfileMany(NamedTuple):
+    """Q-profile intervals of every row; signs are coded 0 ``""``, 1 ``"<"``, 2 ``">"``."""
+
+    low: FloatArray
+    high: FloatArray
+    low_sign: IntArray
+    high_sign: IntArray
+    empty: BoolArray
+    tau2_max: FloatArray
+    converged: BoolArray
+
+
+SIGNS: tuple[str, str, str] = ("", "<", ">")
+
+
+def _chi2_by_df(fn: Callable[..., FloatArray], p: float, df: IntArray) -> FloatArray:
+    """A chi-square quantile per row, computed once per distinct df."""
+    u, inv = np.unique(df, return_inverse=True)
+    return np.asarray(fn(p, u), dtype=float)[inv]
+
+
+def q_profile_ci_many(
+    s: Stack, tau2_hat: FloatArray, level: float = 0.95, tau2_max: float | None = None, q0: FloatArray | None = None
+) -> QProfileMany:
+    """:func:`q_profile_ci` for every row of a :class:`Stack` (rows need k >= 2).
+
+    ``q0`` is Cochran's Q of each row if already known.
+    """
+    g = s.y.shape[0]
+    alpha = 1.0 - level
+    tmax = np.maximum(np.maximum(100.0, 10.0 * tau2_hat), 0.0) if tau2_max is None else np.full(g, float(tau2_max))
+    df = s.k - 1
+    crit_u = _chi2_by_df(stats.chi2.isf, alpha / 2, df)
+    crit_l = _chi2_by_df(stats.chi2.ppf, alpha / 2, df)
+    q_min = generalized_q_many(s, np.zeros(g)) if q0 is None else q0
+    q_max = generalized_q_many(s, tmax)
+    low = np.full(g, np.nan)
+    high = np.full(g, np.nan)
+    low_sign = np.zeros(g, dtype=np.int64)
+    high_sign = np.zeros(g, dtype=np.int64)
+    conv = np.ones(g, dtype=bool)
+
+    def roots(rows: IntArray, target: FloatArray, start: FloatArray, q_start: FloatArray) -> FloatArray:
+        # Q(t) falls roughly like 1/t, so Newton runs on the nearly linear target/Q(t) - 1
+        sub = s.take(rows)
+        root, ok, _ = newton_roots(lambda i, t: _recip_q(sub.take(i), t, target[i]), start, tmax[rows],
+                                   target / q_start - 1.0, target / q_max[rows] - 1.0)  # fmt: skip
+        conv[rows] &= ok
+        return root
+
+    top = q_max > crit_u
+    low[top] = tmax[top]
+    low_sign[top] = 2
+    zero_low = ~top & (q_min < crit_u)
+    low[zero_low] = 0.0
+    rest = np.flatnonzero(~top & ~zero_low)
+    if rest.size:
+        low[rest] = roots(rest, crit_u[rest], np.zeros(rest.size), q_min[rest])
+    empty = q_min < crit_l
+    high[empty] = 0.0
+    high_sign[empty] = 1
+    beyond = ~empty & (q_max > crit_l)
+    high[beyond] = tmax[beyond]
+    high_sign[beyond] = 2
+    inner = np.flatnonzero(~empty & ~beyond)
+    if inner.size:  # Q(low) = crit_u > crit_l: the upper bound lies in [low, tmax]
+        start = low[inner]
+        q_start = np.where(start > 0.0, crit_u[inner], q_min[inner])
+        high[inner] = roots(inner, crit_l[inner], start, q_start)
+    low[empty] = 0.0
+    low_sign[empty] = 1
+    high[top] = tmax[top]
+    high_sign[top] = 2
+    return QProfileMany(low, high, low_sign, high_sign, empty, tmax, conv)
 
 
 def q_profile_ci(
-    yi: FloatArray,
-    vi: FloatArray,
+    yi: ArrayLike,
+    vi: ArrayLike,
     tau2_hat: float,
     level: float = 0.95,
     tau2_max: float | None = None,
@@ -412,7 +727,7 @@ def q_profile_ci(
 
     Parameters
     ----------
-    yi, vi : ndarray
+    yi, vi : array-like
         Effect sizes and sampling variances (k >= 2).
     tau2_hat : float
         The model's tau^2 estimate; it sets metafor's default search limit.
@@ -434,39 +749,6 @@ def q_profile_ci(
     as 0 (metafor's ``ci.null``). A bound that lies beyond ``tau2_max`` is reported as
     ``tau2_max`` with sign ``">"``, exactly as metafor does.
     """
-    yi = np.asarray(yi, dtype=float)
-    vi = np.asarray(vi, dtype=float)
-    k = yi.size
-    alpha = 1.0 - level
-    tmax = max(100.0, 10.0 * tau2_hat, 0.0) if tau2_max is None else float(tau2_max)
-    crit_u = float(stats.chi2.isf(alpha / 2, k - 1))
-    crit_l = float(stats.chi2.ppf(alpha / 2, k - 1))
-    q_min = generalized_q(0.0, yi, vi)
-    q_max = generalized_q(tmax, yi, vi)
-
-    def root(obj: float) -> float:
-        return float(
-            optimize.brentq(
-                lambda t: generalized_q(t, yi, vi) - obj, 0.0, tmax, xtol=_XTOL, rtol=_RTOL, maxiter=_MAXITER
-            )
-        )
-
-    low = high = float("nan")
-    low_sign = high_sign = ""
-    empty = False
-    if q_min < crit_l:
-        low = high = 0.0
-        low_sign = high_sign = "<"
-        empty = True
-    elif q_max > crit_l:
-        high, high_sign = tmax, ">"
-    else:
-        high = root(crit_l)
-    if q_max > crit_u:
-        low = high = tmax
-        low_sign = high_sign = ">"
-    elif q_min < crit_u:
-        low = 0.0
-    else:
-        low = root(crit_u)
-    return QProfileCI(low=low, high=high, low_sign=low_sign, high_sign=high_sign, empty=empty, tau2_max=tmax)
+    ci = q_profile_ci_many(stack(yi, vi), np.array([float(tau2_hat)]), level, tau2_max)
+    return QProfileCI(low=float(ci.low[0]), high=float(ci.high[0]), low_sign=SIGNS[ci.low_sign[0]],
+                      high_sign=SIGNS[ci.high_sign[0]], empty=bool(ci.empty[0]), tau2_max=float(ci.tau2_max[0]))  # fmt: skip

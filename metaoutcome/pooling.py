@@ -53,7 +53,17 @@ from scipy import stats
 
 from ._checks import as_float_array, check_choice, check_level, check_same_length
 from .effects.binary import _other_cell
-from .heterogeneity import TAU2_METHODS, cochran_q, estimate_tau2, q_profile_ci, typical_variance
+from .heterogeneity import (
+    SIGNS,
+    TAU2_METHODS,
+    Stack,
+    estimate_tau2_many,
+    generalized_q_many,
+    q_profile_ci_many,
+    stack,
+    typical_variance,
+    typical_variance_many,
+)
 from .measures import get_measure
 from .results import ExcludedRow, PoolResult
 
@@ -235,130 +245,181 @@ def _nan() -> float:
     return float("nan")
 
 
-def _fit_uni(
-    yi: FloatArray,
-    vi: FloatArray,
+def _by_df(fn: Any, p: float, df: FloatArray) -> FloatArray:
+    """``fn(p, df)`` per row, computed once per distinct df (NaN where df <= 0)."""
+    out = np.full(df.shape, np.nan)
+    ok = df > 0
+    if ok.any():
+        u, inv = np.unique(df[ok], return_inverse=True)
+        out[ok] = np.asarray(fn(p, u), dtype=float)[inv]
+    return out
+
+
+def fit_many(
+    s: Stack,
     method: str,
     ci_method: str,
     alpha: float,
-    pi_method: str,
-    tau2_ci_max: float | None,
-    notes: _Notes,
+    pi_method: str = "default",
+    tau2_ci_max: float | None = None,
+    *,
+    profile: bool = True,
+    weights: bool = True,
 ) -> dict[str, Any]:
-    k = yi.size
+    """The inverse-variance model (metafor ``rma.uni`` without moderators) for every row of a
+    :class:`~metaoutcome.heterogeneity.Stack`: the one code path behind :func:`pool`,
+    :func:`metaoutcome.batch.pool_batch`, leave-one-out, cumulative, influence and GOSH.
+
+    Returns a dict of arrays, one value per row (``weights``: one row of percentages per
+    meta-analysis), with metafor's values for one-study rows (tau^2 = 0, Q = 0, p = 1,
+    I^2 = 0, H^2 = 1, z test) and flags that callers turn into warnings: ``knha_zero`` (the
+    Knapp-Hartung factor is 0), ``converged``.
+    ``profile=False`` skips the Q-profile interval (NaN), ``weights=False`` the weights.
+    """
+    g = s.y.shape[0]
+    k = s.k
+    multi = k > 1
     common = method in COMMON_METHODS
+    nan = np.full(g, np.nan)
     out: dict[str, Any] = {}
     # --- tau^2
-    if k == 1:
-        tau2 = 0.0
-        out.update(tau2_se=_nan(), converged=True, iterations=0)
-    elif common:
-        tau2 = 0.0
-        out.update(tau2_se=_nan(), converged=True, iterations=0)
-    else:
-        fit = estimate_tau2(yi, vi, method)
-        tau2 = fit.tau2
-        out.update(tau2_se=fit.se, converged=fit.converged, iterations=fit.iterations)
-        if not fit.converged:  # pragma: no cover - Brent on a bracket always converges
-            notes.warn(f"the {method} estimator of tau^2 did not converge")
+    tau2 = np.zeros(g)
+    tau2_se = nan.copy()
+    converged = np.ones(g, dtype=bool)
+    iterations = np.zeros(g, dtype=np.int64)
+    rows = np.flatnonzero(multi)
+    if not common and rows.size:
+        sub = s if rows.size == g else s.take(rows)
+        fit = estimate_tau2_many(sub, method)
+        tau2[rows], tau2_se[rows], converged[rows], iterations[rows] = fit.tau2, fit.se, fit.converged, fit.iterations
+    out.update(tau2_se=tau2_se, converged=converged, iterations=iterations)
     # --- pooled estimate
-    w = 1.0 / (vi + tau2)
-    sw = float(np.sum(w))
-    est = float(np.sum(w * yi) / sw)
+    w = 1.0 / (s.v + tau2[:, None])
+    sw = w.sum(axis=1)
+    est = (w * s.y).sum(axis=1) / sw
     vb = 1.0 / sw
-    s2w = 1.0
+    s2w = np.ones(g)
+    knha = ci_method in ("knha", "adhoc")
+    tdist = ci_method != "z"
+    if knha:
+        rss = (w * (s.y - est[:, None]) ** 2).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s2w = np.where(rss <= _EPS, 0.0, rss / (k - 1))
+        if ci_method == "adhoc":
+            s2w = np.where(s2w < 1.0, 1.0, s2w)
+        s2w = np.where(multi, s2w, 1.0)
+    out["knha_zero"] = (s2w == 0.0) & multi
+    se = np.sqrt(s2w * vb)
+    df = np.where(multi, k - 1.0, np.nan) if tdist else nan.copy()
+    z_crit = float(stats.norm.isf(alpha / 2))
+    crit = np.where(multi, _by_df(stats.t.isf, alpha / 2, df), z_crit) if tdist else np.full(g, z_crit)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = est / se
+    pval = 2 * stats.norm.sf(np.abs(stat))
+    if tdist:
+        pval = np.where(multi, 2 * stats.t.sf(np.abs(stat), np.where(df > 0, df, np.nan)), pval)
+    out.update(estimate=est, se=se, statistic=stat, pvalue=pval, df=df, s2w=s2w, sw=sw)
+    out["ci_low"], out["ci_high"] = est - crit * se, est + crit * se
+    # --- prediction interval
+    if common:
+        out["pi_low"], out["pi_high"] = nan.copy(), nan.copy()
+    else:
+        pcrit = _by_df(stats.t.isf, alpha / 2, np.maximum(1.0, k - 2.0)) if pi_method == "hts" else crit
+        half = np.where(multi, pcrit * np.sqrt(se**2 + tau2), np.nan)
+        out["pi_low"], out["pi_high"] = est - half, est + half
+    if weights:
+        out["weights"] = 100.0 * w / sw[:, None]
+    # --- heterogeneity (one-study rows: metafor's Q = 0, p = 1, I^2 = 0, H^2 = 1)
+    q = np.zeros(g)
+    vt = np.zeros(g)
+    if rows.size:
+        sub = s if rows.size == g else s.take(rows)
+        q[rows] = np.maximum(0.0, generalized_q_many(sub, np.zeros(rows.size)))
+        vt[rows] = typical_variance_many(sub)
+    q_df = k - 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q_p = np.where(multi, stats.chi2.sf(q, np.maximum(q_df, 1)), 1.0)
+        if common:
+            i2 = np.where(q > 0, np.maximum(0.0, 100.0 * (q - q_df) / q), 0.0)
+            h2 = np.where(multi, q / q_df, 1.0)
+        else:
+            i2 = np.where(multi, 100.0 * tau2 / (vt + tau2), 0.0)
+            h2 = np.where(multi, tau2 / vt + 1.0, 1.0)
+    out.update(tau2=tau2, tau=np.sqrt(tau2), q=q, q_df=q_df, q_pvalue=q_p, vt=vt, i2=i2, h2=h2)
+    low, high = nan.copy(), nan.copy()
+    signs_low, signs_high = np.zeros(g, dtype=np.int64), np.zeros(g, dtype=np.int64)
+    empty = np.zeros(g, dtype=bool)
+    tmax = nan.copy()
+    if profile and not common and rows.size:
+        sub = s if rows.size == g else s.take(rows)
+        ci = q_profile_ci_many(sub, tau2[rows], 1.0 - alpha, tau2_ci_max, q0=q[rows])
+        low[rows], high[rows], signs_low[rows], signs_high[rows] = ci.low, ci.high, ci.low_sign, ci.high_sign
+        empty[rows], tmax[rows] = ci.empty, ci.tau2_max
+    with np.errstate(invalid="ignore"):
+        out.update(
+            tau2_ci_low=low, tau2_ci_high=high, tau_ci_low=np.sqrt(low), tau_ci_high=np.sqrt(high),
+            i2_ci_low=100.0 * low / (vt + low), i2_ci_high=100.0 * high / (vt + high),
+            h2_ci_low=low / vt + 1.0, h2_ci_high=high / vt + 1.0,
+            tau2_ci_low_sign=signs_low, tau2_ci_high_sign=signs_high, tau2_ci_empty=empty, tau2_ci_max=tmax,
+        )  # fmt: skip
+    return out
+
+
+#: statistics that are undefined for a single study (metafor reports Q = 0, I^2 = 0, ...)
+UNDEFINED_AT_K1: tuple[str, ...] = ("tau2", "tau", "q", "q_pvalue", "i2", "h2", "vt")
+
+
+def undefined_for_one_study(fit: dict[str, Any], one: NDArray[np.bool_]) -> None:
+    """Set the heterogeneity statistics of the one-study rows of a :func:`fit_many` result to NaN."""
+    if one.any():
+        for name in UNDEFINED_AT_K1:
+            fit[name] = np.where(one, np.nan, fit[name])
+
+
+def _one(fit: dict[str, Any], method: str, ci_method: str, pi_method: str, notes: _Notes) -> dict[str, Any]:
+    """Row 0 of :func:`fit_many` as :class:`PoolResult` fields, with its warnings."""
+    k = int(fit["q_df"][0]) + 1
+    undefined_for_one_study(fit, np.array([k == 1]))
+    common = method in COMMON_METHODS
+    if not fit["converged"][0]:  # pragma: no cover - the bracketing solver always converges
+        notes.warn(f"the {method} estimator of tau^2 did not converge")
     if ci_method in ("knha", "adhoc"):
         if common:
             notes.warn(
                 f"ci_method={ci_method!r} (Knapp-Hartung) is not meant for a common-effect model "
                 f"(method={method!r}); metafor warns the same"
             )
-        rss = float(np.sum(w * (yi - est) ** 2))
-        s2w = 0.0 if rss <= _EPS else (rss / (k - 1) if k > 1 else _nan())
-        if ci_method == "adhoc" and not (s2w >= 1.0):
-            s2w = 1.0 if not math.isnan(s2w) else s2w
-        if s2w == 0.0 and k > 1:
+        if fit["knha_zero"][0]:
             notes.warn(
                 "the Knapp-Hartung variance factor is 0 because all estimates equal the pooled "
                 "estimate, so the CI has zero width (as in metafor); ci_method='adhoc' floors it at 1"
             )
-    se = math.sqrt(s2w * vb) if not math.isnan(s2w) else _nan()
-    if ci_method == "z":
-        df = _nan()
-        crit = float(stats.norm.isf(alpha / 2))
-    else:
-        df = float(k - 1)
-        crit = float(stats.t.isf(alpha / 2, df)) if df > 0 else _nan()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stat = float(np.float64(est) / np.float64(se))
-    if ci_method == "z":
-        pval = float(2 * stats.norm.sf(abs(stat)))
-    else:
-        pval = float(2 * stats.t.sf(abs(stat), df)) if df > 0 else _nan()
-    out.update(estimate=est, se=se, statistic=stat, pvalue=pval, df=df)
-    out["ci_low"], out["ci_high"] = est - crit * se, est + crit * se
-    # --- prediction interval
-    if common or k == 1:
-        out["pi_low"] = out["pi_high"] = _nan()
-    else:
-        if pi_method == "hts":
-            pcrit = float(stats.t.isf(alpha / 2, max(1, k - 2)))
-            if k == 2:
-                notes.warn("pi_method='hts' uses t with k - 2 = 0 df at k = 2; metafor (pi.type='riley') uses 1 df, as here")
-        else:
-            pcrit = crit
-        half = pcrit * math.sqrt(se**2 + tau2) if not math.isnan(se) else _nan()
-        out["pi_low"], out["pi_high"] = est - half, est + half
-    out["weights"] = 100.0 * w / sw
-    # --- heterogeneity
-    nan = _nan()
+    if pi_method == "hts" and k == 2 and not common:
+        notes.warn("pi_method='hts' uses t with k - 2 = 0 df at k = 2; metafor (pi.type='riley') uses 1 df, as here")
+    skip = {"knha_zero", "s2w", "sw", "tau2_ci_low_sign", "tau2_ci_high_sign", "tau2_ci_max", "weights"}
+    out = {name: (val[0].item() if isinstance(val, np.ndarray) else val) for name, val in fit.items() if name not in skip}
+    out["weights"] = fit["weights"][0, :k].copy()
+    out["tau2_ci_signs"] = (SIGNS[fit["tau2_ci_low_sign"][0]], SIGNS[fit["tau2_ci_high_sign"][0]])
+    out["q_df"] = k - 1
+    for name in ("converged", "tau2_ci_empty"):
+        out[name] = bool(out[name])
+    out["iterations"] = int(out["iterations"])
     if k == 1:
         notes.warn(
             "k = 1: the pooled estimate is the single study itself; heterogeneity (tau^2, I^2, H^2, Q) "
             "is undefined and reported as NaN"
         )
-        out.update(
-            tau2=nan, tau=nan, q=nan, q_df=0, q_pvalue=nan, i2=nan, h2=nan, vt=nan,
-            tau2_ci_low=nan, tau2_ci_high=nan, tau_ci_low=nan, tau_ci_high=nan,
-            i2_ci_low=nan, i2_ci_high=nan, h2_ci_low=nan, h2_ci_high=nan,
-            tau2_ci_signs=("", ""), tau2_ci_empty=False,
-        )  # fmt: skip
         return out
-    q = cochran_q(yi, vi)
-    vt = typical_variance(vi)
-    out.update(q=q, q_df=k - 1, q_pvalue=float(stats.chi2.sf(q, k - 1)), vt=vt)
-    if common:
-        out["i2"] = max(0.0, 100.0 * (q - (k - 1)) / q) if q > 0 else 0.0
-        out["h2"] = q / (k - 1)
-        out.update(
-            tau2=0.0, tau=0.0, tau2_ci_low=nan, tau2_ci_high=nan, tau_ci_low=nan, tau_ci_high=nan,
-            i2_ci_low=nan, i2_ci_high=nan, h2_ci_low=nan, h2_ci_high=nan,
-            tau2_ci_signs=("", ""), tau2_ci_empty=False,
-        )  # fmt: skip
-        return out
-    out.update(tau2=tau2, tau=math.sqrt(tau2), i2=100.0 * tau2 / (vt + tau2), h2=tau2 / vt + 1.0)
-    ci = q_profile_ci(yi, vi, tau2, level=1.0 - alpha, tau2_max=tau2_ci_max)
-    out.update(
-        tau2_ci_low=ci.low,
-        tau2_ci_high=ci.high,
-        tau_ci_low=math.sqrt(ci.low),
-        tau_ci_high=math.sqrt(ci.high),
-        i2_ci_low=100.0 * ci.low / (vt + ci.low),
-        i2_ci_high=100.0 * ci.high / (vt + ci.high),
-        h2_ci_low=ci.low / vt + 1.0,
-        h2_ci_high=ci.high / vt + 1.0,
-        tau2_ci_signs=(ci.low_sign, ci.high_sign),
-        tau2_ci_empty=ci.empty,
-    )
-    if ci.empty:
+    if out["tau2_ci_empty"]:
         notes.warn(
             "the Q-profile confidence interval for tau^2 is empty (Q at tau^2 = 0 is below the "
             "lower chi-square quantile); its bounds are reported as 0, as metafor does"
         )
-    if ci.high_sign == ">" and not ci.empty:
+    if out["tau2_ci_signs"][1] == ">" and not out["tau2_ci_empty"]:
+        tmax = float(fit["tau2_ci_max"][0])
         notes.warn(
-            f"the upper Q-profile bound for tau^2 lies beyond the search limit {ci.tau2_max:g} and is "
-            f"reported as that limit (metafor prints '>{ci.tau2_max:g}'); pass tau2_ci_max= to search further"
+            f"the upper Q-profile bound for tau^2 lies beyond the search limit {tmax:g} and is "
+            f"reported as that limit (metafor prints '>{tmax:g}'); pass tau2_ci_max= to search further"
         )
     return out
 
@@ -505,7 +566,8 @@ def pool(
         notes.warn(f"{len(excluded)} of {len(excluded) + y.size} rows excluded from pooling: {listed}")
     if get_measure(mname).needs_ni and nis is None:
         notes.warn(f"measure {mname!r} needs ni to back-transform; natural-scale values will be NaN")
-    out = _fit_uni(y, v, method, ci_method, alpha, pi_method, tau2_ci_max, notes)
+    fit = fit_many(stack(y, v), method, ci_method, alpha, pi_method, tau2_ci_max)
+    out = _one(fit, method, ci_method, pi_method, notes)
     model = "common" if method in COMMON_METHODS else "random"
     return PoolResult(
         k=int(y.size),
