@@ -15,6 +15,10 @@ Function                  Figure
 ``baujat``                Baujat plot: contribution to Q vs influence on the result
 ``radial``                radial (Galbraith) plot
 ``labbe``                 L'Abbe plot of two-arm event rates
+``bubble``                bubble plot of a meta-regression: effect sizes against a
+                          moderator, fitted line, confidence and prediction bands
+``loo_forest``            forest plot of a leave-one-out analysis ("Omitting ...")
+``cumulative_forest``     forest plot of a cumulative meta-analysis ("+ ...")
 ``savefig``               save deterministically (no timestamps in PDF/SVG)
 ``plot_style``            the fixed rcParams the figures use
 ========================  =============================================================
@@ -23,9 +27,11 @@ Function                  Figure
 from __future__ import annotations
 
 from ._style import LAYOUTS, Layout, plot_style, savefig
+from .bubble import bubble
 from .diagnostics import baujat, labbe, radial
 from .forest import forest, forest_plot
 from .funnel import funnel
+from .sensitivity import cumulative_forest, loo_forest
 
 __all__ = [
     "forest",
@@ -34,6 +40,9 @@ __all__ = [
     "baujat",
     "radial",
     "labbe",
+    "bubble",
+    "loo_forest",
+    "cumulative_forest",
     "savefig",
     "plot_style",
     "Layout",
