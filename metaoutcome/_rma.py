@@ -316,6 +316,8 @@ def pseudo_r2(y: FloatArray, v: FloatArray, X: FloatArray, fit: RmaFit, method: 
         b = np.linalg.solve(X.T @ WX, WX.T @ y)
         sse = float(np.sum(w * (y - X @ b) ** 2))
         r2 = 1 - sse / sst
+        if k <= X.shape[1]:  # a saturated model: the adjusted R^2 is undefined (metafor gives NaN)
+            return float("nan")
         adj = 1 - (1 - r2) * (k - 1) / (k - X.shape[1])
         return max(0.0, 100 * adj)
     t_re = fit_rma(y, v, np.ones((k, 1)), method).tau2

@@ -24,11 +24,8 @@ Example
 from __future__ import annotations
 
 import math
-import os
-import sys
 import warnings
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +35,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._checks import check_choice, check_level
 from ._display import ReportMixin
+from ._parallel import ProgressCallback, map_blocks, text_progress
 from .heterogeneity import Stack, stack_groups
 from .measures import get_measure
 from .pooling import (
@@ -55,7 +53,6 @@ from .pooling import (
 __all__ = ["pool_batch", "BatchResult", "TABLE_COLUMNS"]
 
 FloatArray = NDArray[np.float64]
-ProgressCallback = Callable[[int, int], None]
 
 #: Numeric columns of :meth:`BatchResult.table`, in order (after the group key columns).
 TABLE_COLUMNS: tuple[str, ...] = (
@@ -144,11 +141,6 @@ class BatchResult(ReportMixin):
             "table": self.table()[cols],
             "notes": self.notes,
         }
-
-
-def _text_progress(done: int, total: int) -> None:
-    sys.stderr.write(f"\rpooling: {done:,}/{total:,} meta-analyses" + ("\n" if done == total else ""))
-    sys.stderr.flush()
 
 
 def _named(keys: pd.DataFrame, mask: NDArray[np.bool_], limit: int = 5) -> str:
@@ -368,25 +360,15 @@ def pool_batch(
     g = len(keys)
     cb: ProgressCallback | None
     if progress is True or (progress is None and int(s.k.sum()) > _PROGRESS_CELLS):
-        cb = _text_progress
+        cb = text_progress("pooling (meta-analyses)")
     else:
         cb = progress or None  # type: ignore[assignment]
 
-    def run(start: int) -> dict[str, Any]:
-        stop = min(g, start + _CHUNK)
+    def run(start: int, stop: int) -> dict[str, Any]:
         part = Stack(s.y[start:stop], s.v[start:stop], s.k[start:stop])
         return fit_many(part, method, ci_method, alpha, pi_method, tau2_ci_max, weights=False)
 
-    starts = list(range(0, g, _CHUNK))
-    workers = min(n_jobs or os.cpu_count() or 1, len(starts))
-    parts: list[dict[str, Any]] = []
-    done = 0
-    with ThreadPoolExecutor(max_workers=workers) as ex:
-        for start, part in zip(starts, ex.map(run, starts)):
-            parts.append(part)
-            done = min(g, start + _CHUNK)
-            if cb is not None:
-                cb(done, g)
+    parts = map_blocks(run, g, _CHUNK, n_jobs, cb)
     values = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
     values["k"] = s.k.copy()
     one = s.k == 1

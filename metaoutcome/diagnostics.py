@@ -34,7 +34,7 @@ Example
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -43,7 +43,8 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from ._display import ReportMixin
-from ._rma import COMMON, RmaFit, fit_rma
+from ._rma import RmaFit, fit_rma
+from .heterogeneity import Stack, masked
 
 __all__ = [
     "leave_one_out",
@@ -69,6 +70,12 @@ class _Model:
     labels: tuple[str, ...]
     intercept: bool
     terms: tuple[str, ...]
+    measure: str
+    result: Any
+
+    @property
+    def int_only(self) -> bool:
+        return self.X.shape[1] == 1 and self.intercept
 
 
 def _model(result: Any, *, allow_mods: bool) -> _Model:
@@ -80,7 +87,8 @@ def _model(result: Any, *, allow_mods: bool) -> _Model:
         if not allow_mods and not result.int_only:
             raise ValueError("result: this diagnostic is defined for models without moderators (as metafor's)")
         return _Model(np.array(result.yi), np.array(result.vi), np.array(result.X), result.method, result.test,
-                      result.level, result.labels, result.intercept, result.terms)  # fmt: skip
+                      result.level, result.labels, result.intercept, result.terms,
+                      getattr(result, "measure", "GEN"), result)  # fmt: skip
     if isinstance(result, PoolResult):
         if result.method in ("MH", "PETO", "GLMM") or result.model not in ("common", "random"):
             raise ValueError(
@@ -89,16 +97,24 @@ def _model(result: Any, *, allow_mods: bool) -> _Model:
             )
         y = np.array(result.yi)
         return _Model(y, np.array(result.vi), np.ones((y.size, 1)), result.method, result.ci_method, result.level,
-                      result.labels, True, ("intrcpt",))  # fmt: skip
+                      result.labels, True, ("intrcpt",), result.measure, result)  # fmt: skip
     raise ValueError(f"result must be a PoolResult or MetaRegressionResult; got {type(result).__name__}")
 
 
 _PER_STUDY = ["estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "q", "q_pvalue", "tau2", "i2", "h2"]
 
 
-def _row(f: RmaFit) -> list[float]:
-    return [float(f.beta[0]), float(f.se[0]), float(f.statistic[0]), float(f.pvalue[0]), float(f.ci_low[0]),
-            float(f.ci_high[0]), f.qe, f.qe_pvalue, f.tau2, f.i2, f.h2]  # fmt: skip
+#: fit_many's names for the columns of _PER_STUDY
+_ENGINE = {"estimate": "estimate", "se": "se", "statistic": "statistic", "pvalue": "pvalue", "ci_low": "ci_low",
+           "ci_high": "ci_high", "q": "q", "q_pvalue": "q_pvalue", "tau2": "tau2", "i2": "i2", "h2": "h2"}  # fmt: skip
+
+
+def _fit_subsets(m: _Model, s: Stack) -> dict[str, Any]:
+    """The intercept-only model fitted to every row of ``s`` with the model's estimator, test and
+    level (:func:`metaoutcome.pooling.fit_many`, the code behind :func:`metaoutcome.pool`)."""
+    from .pooling import fit_many
+
+    return fit_many(s, m.method, m.test, 1.0 - m.level / 100.0, profile=False, weights=False)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -119,6 +135,10 @@ class LeaveOneOutResult(ReportMixin):
         The model's estimator and test.
     level : float
         Confidence level in percent.
+    measure : str or None
+        The model's measure (for the natural scale of the forest plot).
+    overall : PoolResult or MetaRegressionResult
+        The model with all studies.
     """
 
     labels: tuple[str, ...]
@@ -136,12 +156,20 @@ class LeaveOneOutResult(ReportMixin):
     method: str
     test: str
     level: float
+    measure: str | None = None
+    overall: Any = field(default=None, repr=False)
 
     def table(self) -> pd.DataFrame:
         """Tidy table, one row per omitted study: ``omitted`` then the attributes above."""
         d: dict[str, Any] = {"omitted": list(self.labels), "k": len(self.labels) - 1}
         d.update({c: getattr(self, c) for c in _PER_STUDY})
         return pd.DataFrame(d)
+
+    def forest(self, **kwargs: Any) -> Any:
+        """Forest plot of the leave-one-out refits (:func:`metaoutcome.plotting.loo_forest`)."""
+        from .plotting import loo_forest
+
+        return loo_forest(self, self.overall, **kwargs)
 
     def summary(self) -> pd.DataFrame:
         """Same as :meth:`table`."""
@@ -168,6 +196,10 @@ class CumulativeResult(ReportMixin):
         The model's estimator and test.
     level : float
         Confidence level in percent.
+    measure : str or None
+        The model's measure (for the natural scale of the forest plot).
+    overall : PoolResult or MetaRegressionResult
+        The model with all studies.
     """
 
     labels: tuple[str, ...]
@@ -186,12 +218,20 @@ class CumulativeResult(ReportMixin):
     method: str
     test: str
     level: float
+    measure: str | None = None
+    overall: Any = field(default=None, repr=False)
 
     def table(self) -> pd.DataFrame:
         """Tidy table: ``added``, ``k`` (studies so far), then the pooled columns."""
         d: dict[str, Any] = {"added": list(self.labels), "k": np.arange(1, len(self.labels) + 1)}
         d.update({c: getattr(self, c) for c in _PER_STUDY})
         return pd.DataFrame(d)
+
+    def forest(self, **kwargs: Any) -> Any:
+        """Forest plot of the cumulative refits (:func:`metaoutcome.plotting.cumulative_forest`)."""
+        from .plotting import cumulative_forest
+
+        return cumulative_forest(self, self.overall, **kwargs)
 
     def summary(self) -> pd.DataFrame:
         """Same as :meth:`table`."""
@@ -275,10 +315,6 @@ def _refit(m: _Model, keep: NDArray[np.bool_] | NDArray[np.int64]) -> RmaFit:
     return fit_rma(m.y[keep], m.v[keep], m.X[keep], m.method, m.test, m.level, intercept=m.intercept)
 
 
-def _nan_row() -> list[float]:
-    return [math.nan] * len(_PER_STUDY)
-
-
 def leave_one_out(result: Any) -> LeaveOneOutResult:
     """Refit the model leaving out each study in turn (metafor ``leave1out``).
 
@@ -303,7 +339,8 @@ def leave_one_out(result: Any) -> LeaveOneOutResult:
     -----
     Row ``i`` is the model fitted to the k - 1 studies other than ``i`` with the same estimator,
     test and level. With k - 1 = 1 the "pooled" value is the remaining study (tau^2 = 0,
-    Q = 0, I^2 = 0, H^2 = 1 as metafor).
+    Q = 0, I^2 = 0, H^2 = 1 and a z test, as metafor). The k refits run at once in
+    :func:`metaoutcome.pooling.fit_many`, the code behind :func:`metaoutcome.pool`.
 
     References
     ----------
@@ -321,16 +358,10 @@ def leave_one_out(result: Any) -> LeaveOneOutResult:
     k = m.y.size
     if k < 2:
         raise ValueError(f"leave_one_out needs k >= 2 studies; got k={k}")
-    rows = []
-    for i in range(k):
-        keep = np.arange(k) != i
-        try:
-            rows.append(_row(_refit(m, keep)))
-        except (np.linalg.LinAlgError, ValueError):
-            rows.append(_nan_row())
-    a = np.array(rows, dtype=float)
-    cols = {name: a[:, j] for j, name in enumerate(_PER_STUDY)}
-    return LeaveOneOutResult(labels=m.labels, method=m.method, test=m.test, level=m.level, **cols)  # type: ignore[arg-type]
+    fit = _fit_subsets(m, masked(m.y, m.v, ~np.eye(k, dtype=bool)))
+    cols = {name: np.asarray(fit[_ENGINE[name]], dtype=float) for name in _PER_STUDY}
+    return LeaveOneOutResult(labels=m.labels, method=m.method, test=m.test, level=m.level,  # type: ignore[arg-type]
+                             measure=m.measure, overall=m.result, **cols)  # fmt: skip
 
 
 def cumulative(result: Any, order: ArrayLike | None = None, *, decreasing: bool = False) -> CumulativeResult:
@@ -355,8 +386,10 @@ def cumulative(result: Any, order: ArrayLike | None = None, *, decreasing: bool 
     Notes
     -----
     Row ``j`` is the model fitted to the first ``j`` studies in that order, with the result's
-    estimator, test and level. The first row is the first study alone (with test "knha"
-    its variance factor is 0 and its t test has 0 df, so p-value and CI are NaN, as metafor).
+    estimator, test and level. The first row is the first study alone: tau^2 = 0, Q = 0,
+    I^2 = 0, H^2 = 1 and a z test whatever the model's test, as metafor's ``rma`` with k = 1.
+    All rows are fitted at once by :func:`metaoutcome.pooling.fit_many`, the code behind
+    :func:`metaoutcome.pool`.
 
     References
     ----------
@@ -382,16 +415,11 @@ def cumulative(result: Any, order: ArrayLike | None = None, *, decreasing: bool 
             raise ValueError(f"order has missing values at positions {np.flatnonzero(pd.isna(pd.Series(key))).tolist()}")
         s = pd.Series(key)
         idx = np.asarray(s.sort_values(kind="stable", ascending=not decreasing).index, dtype=np.int64)
-    rows = []
-    for j in range(1, k + 1):
-        try:
-            rows.append(_row(_refit(m, idx[:j])))
-        except (np.linalg.LinAlgError, ValueError):
-            rows.append(_nan_row())
-    a = np.array(rows, dtype=float)
-    cols = {name: a[:, j] for j, name in enumerate(_PER_STUDY)}
+    incl = np.tri(k, dtype=bool)  # row j: the first j + 1 studies in this order
+    fit = _fit_subsets(m, masked(m.y[idx], m.v[idx], incl))
+    cols = {name: np.asarray(fit[_ENGINE[name]], dtype=float) for name in _PER_STUDY}
     return CumulativeResult(labels=tuple(m.labels[i] for i in idx), order=idx, method=m.method, test=m.test,  # type: ignore[arg-type]
-                            level=m.level, **cols)  # fmt: skip
+                            level=m.level, measure=m.measure, overall=m.result, **cols)  # fmt: skip
 
 
 def influence(result: Any) -> InfluenceResult:
@@ -448,6 +476,8 @@ def influence(result: Any) -> InfluenceResult:
     k, p = m.X.shape
     if k < 2:
         raise ValueError(f"influence needs k >= 2 studies; got k={k}")
+    if m.int_only:
+        return _influence_int_only(m)
     full = fit_rma(m.y, m.v, m.X, m.method, m.test, m.level, intercept=m.intercept)
     w = 1.0 / (m.v + full.tau2)
     WX = m.X * w[:, None]
@@ -481,6 +511,46 @@ def influence(result: Any) -> InfluenceResult:
             dfbs[i] = dfb / np.sqrt(f.s2w * np.diag(vb_del))
         cook[i] = float(dfb @ svb @ dfb)
         covr[i] = float(np.linalg.det(f.vb)) / det_full
+    return _influence_result(m, p, hat, weight, pred, delpred, vdelpred, s2w, tau2_del, qe_del, dffits, cook, covr, dfbs)
+
+
+def _influence_int_only(m: _Model) -> InfluenceResult:
+    """:func:`influence` for an intercept-only model: the k deletions fitted at once by the engine.
+
+    With ``p = 1`` every matrix of the general case is a number: ``h_i = w_i / sum w``,
+    ``Var(b) = s^2 / sum w`` and ``Var(b_(-i)) = s^2_(-i) / sum_(-i) w``.
+    """
+    k = m.y.size
+    full = _fit_subsets(m, masked(m.y, m.v, np.ones((1, k), dtype=bool)))
+    tau2 = float(full["tau2"][0])
+    w = 1.0 / (m.v + tau2)
+    sw = float(np.sum(w))
+    hat = w / sw
+    hat[hat > 1 - 10 * _EPS] = 1.0
+    weight = 100 * w / sw
+    beta = float(full["estimate"][0])
+    vb = float(full["s2w"][0]) / sw
+    dele = _fit_subsets(m, masked(m.y, m.v, ~np.eye(k, dtype=bool)))
+    tau2_del, qe_del, s2w = dele["tau2"], dele["q"], dele["s2w"]
+    delpred = np.asarray(dele["estimate"], dtype=float)
+    vdelpred = s2w / dele["sw"]
+    pred = np.full(k, beta)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dffits = (pred - delpred) / np.sqrt(s2w * hat * (tau2_del + m.v))
+        # DFBETAS weights all k studies by 1/(v + tau^2_(-i))
+        sw_all = (1.0 / (m.v[None, :] + tau2_del[:, None])).sum(axis=1)
+        dfb = beta - delpred
+        dfbs = (dfb / np.sqrt(s2w / sw_all))[:, None]
+    cook = dfb * dfb / vb
+    covr = vdelpred / vb
+    return _influence_result(m, 1, hat, weight, pred, delpred, vdelpred, s2w, tau2_del, qe_del, dffits, cook, covr, dfbs)
+
+
+def _influence_result(m: _Model, p: int, hat: FloatArray, weight: FloatArray, pred: FloatArray, delpred: FloatArray,
+                      vdelpred: FloatArray, s2w: FloatArray, tau2_del: FloatArray, qe_del: FloatArray,
+                      dffits: FloatArray, cook: FloatArray, covr: FloatArray, dfbs: FloatArray) -> InfluenceResult:  # fmt: skip
+    """Residuals, metafor's influential flag and the result, from the case-deletion pieces."""
+    k = m.y.size
     resid = m.y - delpred
     resid[np.abs(resid) < 100 * _EPS] = 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -495,4 +565,3 @@ def influence(result: Any) -> InfluenceResult:
         labels=m.labels, rstudent=rstudent, dffits=dffits, cook_d=cook, cov_r=covr, tau2_del=tau2_del,
         qe_del=qe_del, hat=hat, weight=weight, dfbetas=dfbs, terms=m.terms, influential=np.asarray(infl, dtype=bool), p=p,
     )  # fmt: skip
-

@@ -3,7 +3,9 @@
 :func:`gosh` is metafor's ``gosh.rma`` for models without moderators: the pooled estimate, Q,
 I^2, H^2 and tau^2 of all ``2^k - 1`` non-empty subsets (or of a random sample of subsets when
 there are more than ``subsets``). Common-effect and DerSimonian-Laird models are computed for
-all subsets at once with matrix products; the other estimators refit subset by subset.
+all subsets at once with matrix products (metafor's fast path); the other estimators run
+through :func:`metaoutcome.pooling.fit_many`, the code behind :func:`metaoutcome.pool`, on blocks
+of subsets in worker threads.
 
 Example
 -------
@@ -18,8 +20,6 @@ Example
 from __future__ import annotations
 
 import math
-import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,13 +29,16 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from ._display import ReportMixin
-from ._rma import COMMON, fit_rma
+from ._parallel import ProgressCallback, map_blocks, text_progress
+from ._rma import COMMON
+from .heterogeneity import masked
 
 __all__ = ["gosh", "GoshResult"]
 
 FloatArray = NDArray[np.float64]
-ProgressCallback = Callable[[int, int], None]
 _CHUNK = 65536
+#: subsets per block for the estimators without a closed form
+_BLOCK = 4096
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -199,10 +202,7 @@ def gosh(
         raise ValueError(f"gosh needs k >= 2 studies; got k={k}")
     cb: ProgressCallback | None
     if progress is True:
-        def cb(done: int, total: int) -> None:
-            if done == total or done % max(1, total // 10) == 0:
-                sys.stderr.write(f"\rsubsets: {done}/{total}" + ("\n" if done == total else ""))
-        cb = cb
+        cb = text_progress("GOSH subsets")
     else:
         cb = progress or None  # type: ignore[assignment]
     n_tot = 2**k - 1 if k < 63 else math.inf
@@ -230,12 +230,14 @@ def gosh(
             if cb is not None:
                 cb(sl.stop, total)
     else:
-        for i in range(total):
-            s = incl[i]
-            f = fit_rma(y[s], v[s], np.ones((int(s.sum()), 1)), method, "z")
-            out["est"][i], out["q"][i], out["i2"][i], out["h2"][i], out["tau2"][i] = f.beta[0], f.qe, f.i2, f.h2, f.tau2
-            if cb is not None:
-                cb(i + 1, total)
+        from .pooling import fit_many
+
+        def run(start: int, stop: int) -> dict[str, Any]:
+            return fit_many(masked(y, v, incl[start:stop]), method, "z", 0.05, profile=False, weights=False)
+
+        parts = map_blocks(run, total, _BLOCK, None, cb)
+        for name, key in (("est", "estimate"), ("q", "q"), ("i2", "i2"), ("h2", "h2"), ("tau2", "tau2")):
+            out[name] = np.concatenate([p[key] for p in parts])
     return GoshResult(incl=incl, k=incl.sum(axis=1).astype(np.int64), q=out["q"], i2=out["i2"], h2=out["h2"],
                       tau2=out["tau2"], estimate=out["est"], exact=exact, method=method, labels=result.labels,
                       seed=None if exact else seed)  # fmt: skip

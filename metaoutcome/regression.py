@@ -334,6 +334,13 @@ class MetaRegressionResult(ReportMixin):
         names = ["tau2", "tau2_se", "i2", "h2", "r2", "qe", "qe_df", "qe_pvalue", "qm", "qm_df1", "qm_df2", "qm_pvalue"]
         return pd.DataFrame({"statistic": names, "value": [float(getattr(self, n)) for n in names]})
 
+    def bubble(self, mod: str | int | None = None, **kwargs: Any) -> Any:
+        """Bubble plot of the fitted model against one moderator (:func:`metaoutcome.plotting.bubble`,
+        metafor ``regplot``)."""
+        from .plotting import bubble
+
+        return bubble(self, mod, **kwargs)
+
     def fitted(self) -> FloatArray:
         """Fitted values ``X beta``."""
         return np.asarray(self.X @ self.estimate, dtype=float)

@@ -8,6 +8,8 @@ determinism, and one image baseline per figure type (tests/baseline_images; rege
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import contextlib
 import io
 import json
@@ -158,6 +160,8 @@ def test_bubble_proportions_on_a_percent_axis_and_analysis_scale() -> None:
     ax2 = bubble(res, n_points=11, natural=False)
     assert_allclose(by_gid(ax2, "fit").get_ydata(), v.pred, rtol=COORD_RTOL)
     assert "logit" in ax2.get_ylabel()
+    ax3 = res.bubble("dose", n_points=11)  # the result's own method draws the same figure
+    assert_allclose(by_gid(ax3, "fit").get_ydata(), by_gid(ax, "fit").get_ydata(), rtol=0)
 
 
 def test_bubble_draws_into_a_given_axes_without_pyplot() -> None:
@@ -298,7 +302,7 @@ def test_loo_forest_into_a_given_axes() -> None:
 )
 def test_loo_forest_bad_input(kwargs: dict, message: str) -> None:
     res = hr_result()
-    loo = mo.leave_one_out(res)
+    loo = replace(mo.leave_one_out(res), overall=None, measure=None)  # as if built by hand
     overall = {"other": hr_result(k=5), "dl": hr_result(method="DL"), "knha": hr_result(ci_method="knha")}
     if "overall" in kwargs:
         kwargs["overall"] = overall.get(kwargs["overall"])  # type: ignore[arg-type]
@@ -352,9 +356,19 @@ def test_cumulative_forest_in_year_order() -> None:
     assert t["header|label"] == "Study added"
 
 
+def test_results_carry_their_model_so_forest_needs_no_arguments() -> None:
+    res = hr_result()
+    loo = mo.leave_one_out(res)
+    assert loo.overall is res and loo.measure == "HR"
+    t = texts(loo.forest())
+    assert t["label|study-0"] == "Omitting CheckMate 017"
+    cum = mo.cumulative(res, order=YEARS)
+    assert cum.overall is res and texts(cum.forest())["header|label"] == "Study added"
+
+
 def test_cumulative_forest_without_overall_uses_the_last_row() -> None:
     res = hr_result(ci_method="knha")
-    cum = mo.cumulative(res, order=YEARS, decreasing=True)
+    cum = replace(mo.cumulative(res, order=YEARS, decreasing=True), overall=None, measure=None)
     fig = cumulative_forest(cum, measure="HR", layout="revman")
     ax = fig.axes[0]
     xy = np.asarray(by_gid(ax, "diamond|pooled-0-0").get_xy())

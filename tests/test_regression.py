@@ -215,6 +215,14 @@ def test_zero_tau2_regression() -> None:
     assert res.r2 == 0.0  # intercept-only tau^2 is 0 too: metafor reports R^2 = 0
 
 
+def test_saturated_common_effect_regression_has_nan_r2() -> None:
+    # k = p: the adjusted R^2 divides by k - p = 0; metafor 3.8-1 reports R2 = NaN for
+    # rma(c(.1, .5), c(.02, .03), mods = ~ c(1, 2), method = "FE")
+    df = pd.DataFrame({"yi": [0.1, 0.5], "vi": [0.02, 0.03], "x": [1.0, 2.0]})
+    res = meta_regression(df, ["x"], method="FE")
+    assert np.isnan(res.r2) and res.k == res.p == 2
+
+
 def test_result_is_frozen_tidy_and_displayable() -> None:
     res = meta_regression(frame("bcg"), ["ablat", "alloc"], test="knha")
     t = res.table()
