@@ -180,6 +180,7 @@ def _resolve_inputs(
         needs_ni = get_measure(measure if measure is not None else "GEN").needs_ni
         reasons = data["exclusion_reason"] if "exclusion_reason" in data.columns else None
         n = check_same_length(yi=y, vi=v, labels=labels, ni=ni)
+        index = data.index.to_numpy() if pd.api.types.is_integer_dtype(data.index) else np.arange(n)
         lab = [str(s) for s in labels] if labels is not None else [f"Study {i + 1}" for i in range(n)]
         bad = np.isnan(y) | np.isnan(v)
         if ni is not None and np.isnan(np.asarray(ni, dtype=float)).any():
@@ -197,7 +198,7 @@ def _resolve_inputs(
                 if ni is not None and np.isnan(float(np.asarray(ni, dtype=float)[i])):
                     missing.append("ni")
                 reason = f"{' and '.join(missing)} missing"
-            excluded.append(ExcludedRow(row=int(i), label=lab[i], reason=reason))
+            excluded.append(ExcludedRow(row=int(index[i]), label=lab[i], reason=reason))
         keep = ~bad
         y, v = y[keep], v[keep]
         lab = [s for s, kp in zip(lab, keep) if kp]

@@ -32,7 +32,9 @@ class ExcludedRow:
     Attributes
     ----------
     row : int
-        0-based position in the input.
+        The input frame's index label of the row when the index is integer (so a row of a
+        filtered frame still points at its line in the original table), else its 0-based
+        position.
     label : str
         Its label.
     reason : str

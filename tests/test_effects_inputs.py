@@ -228,7 +228,9 @@ def test_from_proportions_keeps_and_reports_unconvertible_rows() -> None:
     assert list(out.index) == ["a_orr", "b_orr", "c_orr", "d_orr"]  # nothing dropped
     assert out.attrs["measure"] == "PLO" and set(out["measure"]) == {"PLO"}
     assert out["events_derived"].tolist() == [False, True, False, False]
-    assert np.isnan(out.loc["c_orr", "yi"]) and "n missing" in out.loc["c_orr", "exclusion_reason"]
+    assert np.isnan(out.loc["c_orr", "yi"])
+    # the percent is there; what is missing is n, which turning it into events needs
+    assert out.loc["c_orr", "exclusion_reason"] == "n missing; events missing (the percent gives events only with n)"
     assert pd.isna(out.loc["a_orr", "exclusion_reason"])
     ref = effects.proportion_es([19, 10, 0], [67, 40, 12], measure="PLO")
     assert_allclose(out.loc[["a_orr", "b_orr", "d_orr"], "yi"], ref["yi"], rtol=RTOL)

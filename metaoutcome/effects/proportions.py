@@ -340,8 +340,11 @@ def from_proportions(
         ev = np.where(derived, np.floor(pc / 100.0 * nn + 0.5), ev)
     excl = Exclusions(k)
     excl.add(np.isnan(nn), f"{cols['n']} missing")
-    excl.add(np.isnan(ev), f"{cols['events']} missing" + (" (and no percent to derive it from)"
-                                                       if derive_events else ""))
+    if derive_events:  # a percent gives events only with n
+        excl.add(np.isnan(ev) & np.isnan(pc), f"{cols['events']} missing (and no percent to derive it from)")
+        excl.add(np.isnan(ev) & ~np.isnan(pc), f"{cols['events']} missing (the percent gives events only with n)")
+    else:
+        excl.add(np.isnan(ev), f"{cols['events']} missing")
     colnames = {"events": str(cols["events"]), "n": str(cols["n"])}
     handle_problems(_proportion_problems(ev, nn), excl, on_invalid, row_labels(frame), colnames)
     bad = excl.mask
