@@ -134,3 +134,160 @@ def test_k1_glmm() -> None:
 def test_glmm_bad_input(kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         pool_glmm(**kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# the optimiser and its pieces (no R needed: these check the maximisation itself)
+# ---------------------------------------------------------------------------------------------
+
+# central differences of glmm_loglik with h = 1e-5: truncation ~h^2 |f'''| ~ 1e-8 relative and
+# rounding ~1e-16 |f| / h ~ 1e-9 absolute; components that are 0 by symmetry need the atol
+RTOL_GRAD_FD = 1e-6
+ATOL_GRAD_FD = 1e-6
+# Nelder-Mead on -glmm_loglik with xatol 1e-9: its answer is within ~1e-6 of the maximum in the
+# parameters (the log-likelihood is flat to second order there)
+ATOL_NM_PARAM = 1e-5
+PRITZ = next(r for r in FIX["glmm"] if r["id"] == "pritz1997-nAGQ7")
+# cases the fixture lacks: studies of 10^3-10^5 (a huge log-likelihood, where differencing it is
+# imprecise), sparse small studies, a maximum between the scan's tau grid points 0 and 0.02
+BIG_N = ([1372, 35298, 2424, 56434, 3544], [1730, 64148, 3956, 77090, 11888])
+SPARSE = ([0, 1, 0, 0, 2, 0, 1, 0, 0, 3], [4, 6, 5, 3, 7, 2, 6, 5, 4, 7])
+SMALL_TAU = ([42, 41, 95, 6, 9, 36, 47, 68, 95, 54, 88], [147, 162, 340, 25, 34, 140, 134, 276, 387, 196, 388])
+HIGH_TAU = ([142, 74, 95, 227, 38, 94, 5, 1, 31, 75], [164, 110, 188, 235, 101, 173, 234, 168, 267, 234])
+# the maximum (tau ~ 6.87) lies between the scan's last two grid points, 5 and the limit 8
+NEAR_LIMIT = ([76, 1], [76, 13])
+
+
+def _glmm_mod() -> Any:
+    import metaoutcome.glmm as mod
+
+    return mod
+
+
+@pytest.mark.parametrize("nagq", [1, 2, 7])
+@pytest.mark.parametrize(("beta", "tau"), [(0.3, 0.5), (1.2, 1.5), (-1.0, 0.05), (0.5, -0.7), (2.0, 0.0)],
+                         ids=["b0.3-t0.5", "b1.2-t1.5", "b-1-t0.05", "negative-tau", "tau0"])  # fmt: skip
+def test_exact_gradient_equals_differences_of_loglik(beta: float, tau: float, nagq: int) -> None:
+    mod = _glmm_mod()
+    x, n = np.asarray(PRITZ["xi"], float), np.asarray(PRITZ["ni"], float)
+    ev = mod._Model(x, n, nagq).eval(np.array([[beta]]), np.array([[tau]]))
+    h = 1e-5
+
+    def f(b: float, t: float) -> float:
+        return glmm_loglik(b, t, x, n, nagq)
+
+    fd = [(f(beta + h, tau) - f(beta - h, tau)) / (2 * h), (f(beta, tau + h) - f(beta, tau - h)) / (2 * h)]
+    np.testing.assert_allclose(ev.grad[0], fd, rtol=RTOL_GRAD_FD, atol=ATOL_GRAD_FD)
+    np.testing.assert_allclose(ev.ll[0], f(beta, tau), rtol=1e-14)
+
+
+def test_loglik_is_even_in_tau_and_binomial_at_zero() -> None:
+    x, n = PRITZ["xi"], PRITZ["ni"]
+    assert glmm_loglik(0.4, -0.9, x, n) == pytest.approx(glmm_loglik(0.4, 0.9, x, n), rel=1e-13)
+    p = 1 / (1 + math.exp(-0.4))
+    binom = sum(math.lgamma(b + 1) - math.lgamma(a + 1) - math.lgamma(b - a + 1) + a * math.log(p)
+                + (b - a) * math.log1p(-p) for a, b in zip(x, n))  # fmt: skip
+    assert glmm_loglik(0.4, 0.0, x, n) == pytest.approx(binom, rel=1e-13)
+
+
+def test_modes_solve_the_mode_equation_from_any_start() -> None:
+    from scipy import optimize, special
+
+    mod = _glmm_mod()
+    x = np.array([0.0, 1.0, 5e5, 1e6, 3.0])
+    n = np.array([1e6, 1e6, 1e6, 1e6, 3.0])
+    model = mod._Model(x, n, 7)
+    b = np.array([[-10.0], [0.0], [10.0], [3.0]])
+    tau = np.array([[8.0], [0.01], [-5.0], [2.0]])
+    for start in (np.zeros((4, 5)), np.full((4, 5), 1e3), np.full((4, 5), -1e3)):
+        z = model.modes(b, tau, start)
+        for i in range(4):
+            for j in range(5):
+                def g(v: float, i: int = i, j: int = j) -> float:
+                    return float(tau[i, 0] * (x[j] - n[j] * special.expit(b[i, 0] + tau[i, 0] * v)) - v)
+                lo, hi = sorted([0.0, g(0.0)])
+                ref = optimize.brentq(g, lo - 1e-12, hi + 1e-12, xtol=1e-15, rtol=1e-15) if lo < hi else 0.0
+                assert z[i, j] == pytest.approx(ref, rel=1e-9, abs=1e-12), (i, j)
+
+
+@pytest.mark.parametrize(("xi", "ni", "nagq"), [
+    (PRITZ["xi"], PRITZ["ni"], 7), (PRITZ["xi"], PRITZ["ni"], 1), (PRITZ["xi"], PRITZ["ni"], 25),
+    (*BIG_N, 7), (*SPARSE, 3), (*SMALL_TAU, 7), (*HIGH_TAU, 2), (*NEAR_LIMIT, 7),
+], ids=["pritz", "pritz-laplace", "pritz-nagq25", "big-n", "sparse", "small-tau", "high-tau", "near-limit"])  # fmt: skip
+def test_fit_is_the_maximum(xi: list[int], ni: list[int], nagq: int) -> None:
+    from scipy import optimize
+
+    mod = _glmm_mod()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = pool_glmm(xi, ni, nagq=nagq)
+    assert res.converged and res.tau > 0
+    assert not any("search limit" in str(w.message) for w in caught)
+    x, n = np.asarray(xi, float), np.asarray(ni, float)
+    model = mod._Model(x, n, nagq)
+    ev = model.eval(np.array([[res.estimate]]), np.array([[res.tau]]))
+    # a stationary point: the exact gradient vanishes to rounding
+    assert np.max(np.abs(ev.grad)) < 1e-7
+    # ... and the maximum an independent optimiser finds, started elsewhere
+    p = x.sum() / n.sum()
+    nm = optimize.minimize(lambda v: -glmm_loglik(v[0], v[1], x, n, nagq), [math.log(p / (1 - p)), 1.0],
+                           method="Nelder-Mead", options={"xatol": 1e-9, "fatol": 1e-13, "maxiter": 5000})  # fmt: skip
+    assert ev.ll[0] >= -nm.fun - 1e-9
+    np.testing.assert_allclose([res.estimate, res.tau], [nm.x[0], abs(nm.x[1])], atol=ATOL_NM_PARAM)
+    # the standard error does not depend on the differencing step (it did, at 2e-4, when the
+    # log-likelihood itself was differenced: BIG_N's log-likelihood is ~ -2e4)
+    # the step: truncation error ~(h / tau)^2 for small tau, rounding noise ~1e-12 / h against
+    # Hessian entries as small as 0.03 (NEAR_LIMIT); both well below 1e-7 in the SE with this h
+    h = min(1e-4, res.tau / 1000)
+    g = model.eval(res.estimate + np.array([[h], [-h], [0.0], [0.0]]),
+                   res.tau + np.array([[0.0], [0.0], [h], [-h]])).grad  # fmt: skip
+    hb = (g[0] - g[1]) / (2 * h)
+    ht = (g[2] - g[3]) / (2 * h)
+    hess = np.array([[hb[0], 0.5 * (hb[1] + ht[0])], [0.5 * (hb[1] + ht[0]), ht[1]]])
+    assert res.se == pytest.approx(math.sqrt(np.linalg.inv(-hess)[0, 0]), rel=1e-7)
+
+
+def test_boundary_fit_is_the_common_proportion_model() -> None:
+    # equal observed proportions: tau = 0 exactly, the pooled logit and its binomial SE in closed form
+    res = pool_glmm([10, 20, 30, 15], [50, 100, 150, 75])
+    p = 75 / 375
+    assert res.tau2 == 0.0 and res.i2 == 0.0 and res.converged
+    assert res.estimate == pytest.approx(math.log(p / (1 - p)), rel=1e-13)
+    assert res.se == pytest.approx(1 / math.sqrt(375 * p * (1 - p)), rel=1e-13)
+
+
+def test_result_does_not_depend_on_study_order() -> None:
+    x, n = np.asarray(PRITZ["xi"]), np.asarray(PRITZ["ni"])
+    order = np.random.default_rng(1).permutation(x.size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (2 studies with 0 or n events: Wald-type q note)
+        a, b = pool_glmm(x, n), pool_glmm(x[order], n[order])
+    np.testing.assert_allclose([b.estimate, b.tau2, b.se], [a.estimate, a.tau2, a.se], rtol=1e-9)
+
+
+@pytest.mark.parametrize(("xi", "ni"), [([0, 10], [10, 10]), ([0, 0, 0, 0, 1], [5, 3, 6, 1, 1])],
+                         ids=["0-and-n", "sparse-one-event"])  # fmt: skip
+def test_search_limit_warns(xi: list[int], ni: list[int]) -> None:
+    # one study with no events and one with all (or nearly so): the likelihood keeps rising with
+    # tau (lme4 stops at tau ~ 31 for the second). tau is not a maximum at the limit, so the SE is
+    # the one given tau = 8 (the full inverse information was not positive: the fit used to crash)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = pool_glmm(xi, ni)
+    assert any("search limit tau = 8" in str(w.message) and "conditional" in str(w.message) for w in caught)
+    assert res.tau == 8.0 and res.converged
+    assert any("search limit" in s for s in res.notes)
+    mod = _glmm_mod()
+    hess = mod._hessian(mod._Model(np.asarray(xi, float), np.asarray(ni, float), 7), res.estimate, 8.0).hessian
+    assert res.se == pytest.approx(1 / math.sqrt(-hess[0, 0]), rel=1e-12)
+    if xi == [0, 10]:
+        assert res.estimate == pytest.approx(0.0, abs=1e-8)  # the data are symmetric about p = 1/2
+
+
+def test_non_convergence_warns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_glmm_mod(), "_MAXITER", 1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = pool_glmm(PRITZ["xi"], PRITZ["ni"])
+    assert any("did not meet its tolerance" in str(w.message) for w in caught)
+    assert not res.converged and math.isfinite(res.estimate)
