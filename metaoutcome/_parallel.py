@@ -7,8 +7,10 @@ arrays stay in the CPU caches) run in parallel on all cores. Used by
 
 from __future__ import annotations
 
+import math
 import os
 import sys
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -19,11 +21,17 @@ T = TypeVar("T")
 ProgressCallback = Callable[[int, int], None]
 
 
-def text_progress(what: str) -> ProgressCallback:
-    """A callback that writes ``what: done/total`` to stderr, on one line."""
+def text_progress(what: str, every: float = 0.5) -> ProgressCallback:
+    """A callback that writes ``what: done/total (percent)`` to stderr on one line, at most every
+    ``every`` seconds, and always at the end."""
+    last = [-math.inf]
 
     def cb(done: int, total: int) -> None:
-        sys.stderr.write(f"\r{what}: {done:,}/{total:,}" + ("\n" if done == total else ""))
+        now = time.monotonic()
+        if done < total and now - last[0] < every:
+            return
+        last[0] = now
+        sys.stderr.write(f"\r{what}: {done:,}/{total:,} ({100 * done / total:.0f}%)" + ("\n" if done == total else ""))
         sys.stderr.flush()
 
     return cb

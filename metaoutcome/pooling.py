@@ -60,6 +60,7 @@ from .heterogeneity import (
     estimate_tau2_many,
     generalized_q_many,
     q_profile_ci_many,
+    row_sums,
     stack,
     typical_variance,
     typical_variance_many,
@@ -296,14 +297,14 @@ def fit_many(
     out.update(tau2_se=tau2_se, converged=converged, iterations=iterations)
     # --- pooled estimate
     w = 1.0 / (s.v + tau2[:, None])
-    sw = w.sum(axis=1)
-    est = (w * s.y).sum(axis=1) / sw
+    sw = row_sums(w)
+    est = row_sums(w * s.y) / sw
     vb = 1.0 / sw
     s2w = np.ones(g)
     knha = ci_method in ("knha", "adhoc")
     tdist = ci_method != "z"
     if knha:
-        rss = (w * (s.y - est[:, None]) ** 2).sum(axis=1)
+        rss = row_sums(w * (s.y - est[:, None]) ** 2)
         with np.errstate(divide="ignore", invalid="ignore"):
             s2w = np.where(rss <= _EPS, 0.0, rss / (k - 1))
         if ci_method == "adhoc":
