@@ -21,21 +21,16 @@ Speed is not asserted anywhere in the test suite; PyMARE is not a dependency of 
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
-import statistics
-import subprocess
 import sys
-import tempfile
-import timeit
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _bench import median_time, run_r  # noqa: E402
 
 from metaoutcome.pooling import pool  # noqa: E402
 
@@ -49,10 +44,6 @@ def data() -> tuple[np.ndarray, np.ndarray]:
     vi = 10 ** rng.uniform(-2, 0, K)
     yi = rng.normal(0.2, np.sqrt(vi + 0.1))
     return yi, vi
-
-
-def median_time(fn: Callable[[], Any], repeat: int, number: int) -> float:
-    return statistics.median(timeit.repeat(fn, repeat=repeat, number=number)) / number
 
 
 def bench_statsmodels(yi: np.ndarray, vi: np.ndarray, repeat: int, number: int) -> dict[str, Any] | None:
@@ -115,21 +106,9 @@ cat(jsonlite::toJSON(list(time = median(times), tau2 = res$tau2, estimate = c(re
 
 
 def bench_metafor(yi: np.ndarray, vi: np.ndarray, repeat: int, number: int) -> dict[str, Any] | None:
-    if shutil.which("Rscript") is None:
-        print("metafor: Rscript not on PATH, skipped")
+    out = run_r(R_SCRIPT, {"yi": yi.tolist(), "vi": vi.tolist()}, str(number), str(repeat))
+    if out is None:
         return None
-    with tempfile.TemporaryDirectory() as tmp:
-        dpath = Path(tmp) / "d.json"
-        spath = Path(tmp) / "b.R"
-        dpath.write_text(json.dumps({"yi": yi.tolist(), "vi": vi.tolist()}))
-        spath.write_text(R_SCRIPT)
-        proc = subprocess.run(
-            ["Rscript", str(spath), str(dpath), str(number), str(repeat)], capture_output=True, text=True, check=False
-        )
-    if proc.returncode != 0:
-        print("metafor: R failed, skipped:\n" + proc.stderr)
-        return None
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
     return {
         "time": out["time"],
         "what": 'rma(method="REML", test="knha")  [timed in R; no confint/predict]',

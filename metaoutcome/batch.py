@@ -46,6 +46,7 @@ from .pooling import (
     _column,
     _frame_measure,
     _user_stacklevel,
+    default_variance_columns,
     fit_many,
     undefined_for_one_study,
 )
@@ -168,13 +169,7 @@ def _group_inputs(
         for c in by_cols:
             _column(data, c, "by")
         yname = yi if isinstance(yi, str) else "yi"
-        if vi is None and sei is None:
-            if "vi" in data.columns:
-                vi = "vi"
-            elif "sei" in data.columns:
-                sei = "sei"
-            else:
-                raise ValueError("data has neither a 'vi' nor a 'sei' column; pass vi= or sei=")
+        vi, sei = default_variance_columns(data, vi, sei)
         y = pd.to_numeric(_column(data, yname, "yi"), errors="coerce").to_numpy(dtype=float)
         if vi is not None:
             v = pd.to_numeric(_column(data, vi, "vi"), errors="coerce").to_numpy(dtype=float)

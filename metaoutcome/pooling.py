@@ -134,6 +134,17 @@ def _frame_measure(data: pd.DataFrame) -> str | None:
     return None
 
 
+def default_variance_columns(data: pd.DataFrame, vi: Any, sei: Any) -> tuple[Any, Any]:
+    """``(vi, sei)`` with the frame's ``vi`` (else ``sei``) column chosen when neither is given."""
+    if vi is None and sei is None:
+        if "vi" in data.columns:
+            return "vi", None
+        if "sei" in data.columns:
+            return None, "sei"
+        raise ValueError("data has neither a 'vi' nor a 'sei' column; pass vi= or sei=")
+    return vi, sei
+
+
 def _resolve_inputs(
     yi: Any,
     vi: Any,
@@ -154,13 +165,7 @@ def _resolve_inputs(
             raise ValueError(f"data must be a pandas DataFrame; got {type(data).__name__}")
         if yi is None:
             yi = "yi"
-        if vi is None and sei is None:
-            if "vi" in data.columns:
-                vi = "vi"
-            elif "sei" in data.columns:
-                sei = "sei"
-            else:
-                raise ValueError("data has neither a 'vi' nor a 'sei' column; pass vi= or sei=")
+        vi, sei = default_variance_columns(data, vi, sei)
         y = as_float_array("yi", _column(data, yi, "yi") if isinstance(yi, str) else yi, allow_nan=True)
         if vi is not None:
             v = as_float_array("vi", _column(data, vi, "vi") if isinstance(vi, str) else vi, allow_nan=True)
