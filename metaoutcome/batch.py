@@ -33,19 +33,16 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from ._checks import check_choice, check_level
 from ._display import ReportMixin
 from ._parallel import ProgressCallback, map_blocks, text_progress
 from .heterogeneity import Stack, stack_groups
 from .measures import get_measure
 from .pooling import (
-    CI_METHODS,
     COMMON_METHODS,
-    METHODS,
-    PI_METHODS,
     _column,
     _frame_measure,
     _user_stacklevel,
+    check_model_options,
     default_variance_columns,
     fit_many,
     undefined_for_one_study,
@@ -342,12 +339,7 @@ def pool_batch(
     0      OS             0.735
     1     PFS             0.753
     """
-    method = check_choice("method", method, METHODS)
-    ci_method = check_choice("ci_method", ci_method, CI_METHODS)
-    pi_method = check_choice("pi_method", pi_method, PI_METHODS)
-    alpha = 1.0 - check_level(level)
-    if tau2_ci_max is not None and not (float(tau2_ci_max) > 0 and math.isfinite(float(tau2_ci_max))):
-        raise ValueError(f"tau2_ci_max={tau2_ci_max!r} must be a finite number > 0 (or None for metafor's default)")
+    method, ci_method, pi_method, alpha = check_model_options(method, ci_method, pi_method, level, tau2_ci_max)
     if n_jobs is not None and (not isinstance(n_jobs, int) or n_jobs < 1):
         raise ValueError(f"n_jobs={n_jobs!r} must be a positive integer (or None for every CPU)")
     s, keys, excluded, frame_measure = _group_inputs(yi, vi, sei, by, data)

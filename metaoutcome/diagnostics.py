@@ -44,7 +44,7 @@ from scipy import stats
 
 from ._display import ReportMixin
 from ._rma import RmaFit, fit_rma
-from .heterogeneity import Stack, masked
+from .heterogeneity import Stack, masked, stack
 
 __all__ = [
     "leave_one_out",
@@ -102,11 +102,6 @@ def _model(result: Any, *, allow_mods: bool) -> _Model:
 
 
 _PER_STUDY = ["estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "q", "q_pvalue", "tau2", "i2", "h2"]
-
-
-#: fit_many's names for the columns of _PER_STUDY
-_ENGINE = {"estimate": "estimate", "se": "se", "statistic": "statistic", "pvalue": "pvalue", "ci_low": "ci_low",
-           "ci_high": "ci_high", "q": "q", "q_pvalue": "q_pvalue", "tau2": "tau2", "i2": "i2", "h2": "h2"}  # fmt: skip
 
 
 def _fit_subsets(m: _Model, s: Stack) -> dict[str, Any]:
@@ -359,7 +354,7 @@ def leave_one_out(result: Any) -> LeaveOneOutResult:
     if k < 2:
         raise ValueError(f"leave_one_out needs k >= 2 studies; got k={k}")
     fit = _fit_subsets(m, masked(m.y, m.v, ~np.eye(k, dtype=bool)))
-    cols = {name: np.asarray(fit[_ENGINE[name]], dtype=float) for name in _PER_STUDY}
+    cols = {name: np.asarray(fit[name], dtype=float) for name in _PER_STUDY}
     return LeaveOneOutResult(labels=m.labels, method=m.method, test=m.test, level=m.level,  # type: ignore[arg-type]
                              measure=m.measure, overall=m.result, **cols)  # fmt: skip
 
@@ -417,7 +412,7 @@ def cumulative(result: Any, order: ArrayLike | None = None, *, decreasing: bool 
         idx = np.asarray(s.sort_values(kind="stable", ascending=not decreasing).index, dtype=np.int64)
     incl = np.tri(k, dtype=bool)  # row j: the first j + 1 studies in this order
     fit = _fit_subsets(m, masked(m.y[idx], m.v[idx], incl))
-    cols = {name: np.asarray(fit[_ENGINE[name]], dtype=float) for name in _PER_STUDY}
+    cols = {name: np.asarray(fit[name], dtype=float) for name in _PER_STUDY}
     return CumulativeResult(labels=tuple(m.labels[i] for i in idx), order=idx, method=m.method, test=m.test,  # type: ignore[arg-type]
                             level=m.level, measure=m.measure, overall=m.result, **cols)  # fmt: skip
 
@@ -521,7 +516,7 @@ def _influence_int_only(m: _Model) -> InfluenceResult:
     ``Var(b) = s^2 / sum w`` and ``Var(b_(-i)) = s^2_(-i) / sum_(-i) w``.
     """
     k = m.y.size
-    full = _fit_subsets(m, masked(m.y, m.v, np.ones((1, k), dtype=bool)))
+    full = _fit_subsets(m, stack(m.y, m.v))
     tau2 = float(full["tau2"][0])
     w = 1.0 / (m.v + tau2)
     sw = float(np.sum(w))

@@ -262,6 +262,21 @@ def _by_df(fn: Any, p: float, df: FloatArray) -> FloatArray:
     return out
 
 
+def check_model_options(
+    method: str, ci_method: str, pi_method: str, level: float, tau2_ci_max: float | None
+) -> tuple[str, str, str, float]:
+    """The options of :func:`pool` (and :func:`metaoutcome.batch.pool_batch`) checked at the door:
+    ``(method, ci_method, pi_method, alpha)`` with names normalised, or ValueError naming the
+    allowed values."""
+    method = check_choice("method", method, METHODS)
+    ci_method = check_choice("ci_method", ci_method, CI_METHODS)
+    pi_method = check_choice("pi_method", pi_method, PI_METHODS)
+    alpha = 1.0 - check_level(level)
+    if tau2_ci_max is not None and not (float(tau2_ci_max) > 0 and math.isfinite(float(tau2_ci_max))):
+        raise ValueError(f"tau2_ci_max={tau2_ci_max!r} must be a finite number > 0 (or None for metafor's default)")
+    return method, ci_method, pi_method, alpha
+
+
 def fit_many(
     s: Stack,
     method: str,
@@ -557,12 +572,7 @@ def pool(
     >>> round(nat.estimate, 4), round(nat.ci_low, 4), round(nat.ci_high, 4)
     (0.4894, 0.3441, 0.6962)
     """
-    method = check_choice("method", method, METHODS)
-    ci_method = check_choice("ci_method", ci_method, CI_METHODS)
-    pi_method = check_choice("pi_method", pi_method, PI_METHODS)
-    alpha = 1.0 - check_level(level)
-    if tau2_ci_max is not None and not (float(tau2_ci_max) > 0 and math.isfinite(float(tau2_ci_max))):
-        raise ValueError(f"tau2_ci_max={tau2_ci_max!r} must be a finite number > 0 (or None for metafor's default)")
+    method, ci_method, pi_method, alpha = check_model_options(method, ci_method, pi_method, level, tau2_ci_max)
     y, v, lab, nis, mname, excluded = _resolve_inputs(yi, vi, sei, data, labels, ni, measure)
     notes = _Notes()
     if y.size == 1 and ci_method != "z":

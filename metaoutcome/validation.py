@@ -370,7 +370,7 @@ def _ci_rules(
     p: _Parsed, out: _Collector, rowno: int, vals: dict[str, Any], raw: dict[str, str], est_col: str,
     est: float | None, est_text: str,
 ) -> None:
-    lo, hi, level = vals.get("ci_low"), vals.get("ci_high"), vals.get("ci_level")
+    lo, hi = vals.get("ci_low"), vals.get("ci_high")
     if lo is not None and hi is not None and lo > hi:
         out.add(p.path, rowno, "ci_low", f"CI bounds are reversed: ci_low {raw['ci_low']} > ci_high {raw['ci_high']}")
         return

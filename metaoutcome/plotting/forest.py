@@ -680,7 +680,6 @@ def forest(
     line_in = fs * 1.25 / 72.0
     header_lines = max([c.header.count("\n") + 1 for c in left + right] + [plot_header.count("\n") + 1 if plot_header else 0])
     top_in = header_lines * line_in + 0.12
-    has_null = measure.null is not None
     ref = _refline(refline, measure, sc)
     fav = _favours(favours, lay, ref)
     xl = (measure.axis_label if lay.xlabel else None) if xlabel is None else xlabel
@@ -901,7 +900,6 @@ def _draw(
     row_in: float,
 ) -> None:
     from matplotlib import transforms
-    from matplotlib.lines import Line2D
     from matplotlib.patches import Polygon
     from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
 
