@@ -34,7 +34,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from ._display import ReportMixin
-from ._parallel import ProgressCallback, map_blocks, text_progress
+from ._parallel import ProgressCallback, block_rows, map_blocks, text_progress
 from .heterogeneity import Stack, stack_groups
 from .measures import get_measure
 from .pooling import (
@@ -60,8 +60,6 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "converged", "iterations",
 )  # fmt: skip
 
-#: rows per chunk handed to a worker thread (a chunk's work arrays stay in the CPU caches)
-_CHUNK = 4096
 #: automatic progress output above this many study cells (about two seconds of work)
 _PROGRESS_CELLS = 4_000_000
 
@@ -292,8 +290,8 @@ def pool_batch(
     method, ci_method, level, pi_method, tau2_ci_max
         As :func:`metaoutcome.pool` (REML, z, 95, metafor's PI by default).
     n_jobs : int, optional
-        Worker threads (default: the number of CPUs). The work is numpy on blocks of
-        4,096 meta-analyses, which runs in parallel.
+        Worker threads (default: the number of CPUs). The work is numpy on blocks of up to
+        about 250,000 study cells (12,500 meta-analyses of k = 20), which runs in parallel.
     progress : bool or callable, optional
         ``True`` prints progress to stderr; a callable receives ``(done, total)`` meta-analyses.
         Default: print when there are more than 4 million study cells (a couple of seconds).
@@ -355,7 +353,7 @@ def pool_batch(
         part = Stack(s.y[start:stop], s.v[start:stop], s.k[start:stop])
         return fit_many(part, method, ci_method, alpha, pi_method, tau2_ci_max, weights=False)
 
-    parts = map_blocks(run, g, _CHUNK, n_jobs, cb)
+    parts = map_blocks(run, g, block_rows(g, s.y.shape[1]), n_jobs, cb)
     values = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
     values["k"] = s.k.copy()
     one = s.k == 1

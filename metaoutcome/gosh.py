@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from ._display import ReportMixin
-from ._parallel import ProgressCallback, map_blocks, text_progress
+from ._parallel import ProgressCallback, block_rows, map_blocks, text_progress
 from ._rma import COMMON
 from .heterogeneity import masked
 
@@ -37,8 +37,6 @@ __all__ = ["gosh", "GoshResult"]
 
 FloatArray = NDArray[np.float64]
 _CHUNK = 65536
-#: subsets per block for the estimators without a closed form
-_BLOCK = 4096
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -235,7 +233,7 @@ def gosh(
         def run(start: int, stop: int) -> dict[str, Any]:
             return fit_many(masked(y, v, incl[start:stop]), method, "z", 0.05, profile=False, weights=False)
 
-        parts = map_blocks(run, total, _BLOCK, None, cb)
+        parts = map_blocks(run, total, block_rows(total, k), None, cb)
         for name, key in (("est", "estimate"), ("q", "q"), ("i2", "i2"), ("h2", "h2"), ("tau2", "tau2")):
             out[name] = np.concatenate([p[key] for p in parts])
     return GoshResult(incl=incl, k=incl.sum(axis=1).astype(np.int64), q=out["q"], i2=out["i2"], h2=out["h2"],

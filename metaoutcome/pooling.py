@@ -58,12 +58,11 @@ from .heterogeneity import (
     TAU2_METHODS,
     Stack,
     estimate_tau2_many,
-    generalized_q_many,
     q_profile_ci_many,
     row_sums,
     stack,
     typical_variance,
-    typical_variance_many,
+    zero_stats,
 )
 from .measures import get_measure
 from .results import ExcludedRow, PoolResult
@@ -310,9 +309,10 @@ def fit_many(
     converged = np.ones(g, dtype=bool)
     iterations = np.zeros(g, dtype=np.int64)
     rows = np.flatnonzero(multi)
+    sub = s if rows.size == g else s.take(rows)
+    zero = zero_stats(sub) if rows.size else None  # sums at tau^2 = 0, shared below
     if not common and rows.size:
-        sub = s if rows.size == g else s.take(rows)
-        fit = estimate_tau2_many(sub, method)
+        fit = estimate_tau2_many(sub, method, zero=zero)
         tau2[rows], tau2_se[rows], converged[rows], iterations[rows] = fit.tau2, fit.se, fit.converged, fit.iterations
     out.update(tau2_se=tau2_se, converged=converged, iterations=iterations)
     # --- pooled estimate
@@ -337,9 +337,12 @@ def fit_many(
     crit = np.where(multi, _by_df(stats.t.isf, alpha / 2, df), z_crit) if tdist else np.full(g, z_crit)
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = est / se
-    pval = 2 * stats.norm.sf(np.abs(stat))
-    if tdist:
-        pval = np.where(multi, 2 * stats.t.sf(np.abs(stat), np.where(df > 0, df, np.nan)), pval)
+    if tdist:  # (one-study rows use z)
+        pval = np.empty(g)
+        pval[multi] = 2 * stats.t.sf(np.abs(stat[multi]), df[multi])
+        pval[~multi] = 2 * stats.norm.sf(np.abs(stat[~multi]))
+    else:
+        pval = 2 * stats.norm.sf(np.abs(stat))
     out.update(estimate=est, se=se, statistic=stat, pvalue=pval, df=df, s2w=s2w, sw=sw)
     out["ci_low"], out["ci_high"] = est - crit * se, est + crit * se
     # --- prediction interval
@@ -353,11 +356,12 @@ def fit_many(
         out["weights"] = 100.0 * w / sw[:, None]
     # --- heterogeneity (one-study rows: metafor's Q = 0, p = 1, I^2 = 0, H^2 = 1)
     q = np.zeros(g)
+    dq = np.zeros(g)
     vt = np.zeros(g)
-    if rows.size:
-        sub = s if rows.size == g else s.take(rows)
-        q[rows] = np.maximum(0.0, generalized_q_many(sub, np.zeros(rows.size)))
-        vt[rows] = typical_variance_many(sub)
+    if zero is not None:
+        q[rows], dq[rows] = np.maximum(0.0, zero.q), -zero.s2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            vt[rows] = (sub.k - 1) / zero.trp
     q_df = k - 1
     with np.errstate(divide="ignore", invalid="ignore"):
         q_p = np.where(multi, stats.chi2.sf(q, np.maximum(q_df, 1)), 1.0)
@@ -373,8 +377,7 @@ def fit_many(
     empty = np.zeros(g, dtype=bool)
     tmax = nan.copy()
     if profile and not common and rows.size:
-        sub = s if rows.size == g else s.take(rows)
-        ci = q_profile_ci_many(sub, tau2[rows], 1.0 - alpha, tau2_ci_max, q0=q[rows])
+        ci = q_profile_ci_many(sub, tau2[rows], 1.0 - alpha, tau2_ci_max, q0=(q[rows], dq[rows]))
         low[rows], high[rows], signs_low[rows], signs_high[rows] = ci.low, ci.high, ci.low_sign, ci.high_sign
         empty[rows], tmax[rows] = ci.empty, ci.tau2_max
     with np.errstate(invalid="ignore"):

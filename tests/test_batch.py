@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metaoutcome import pool
+from metaoutcome import _parallel, pool
 from metaoutcome.batch import TABLE_COLUMNS, pool_batch
 from metaoutcome.pooling import CI_METHODS, METHODS
 
@@ -113,14 +113,15 @@ def test_two_dimensional_input_with_nan_padding_and_sei() -> None:
     np.testing.assert_allclose(res.table()["tau2"][1], one.tau2, rtol=RTOL_RAGGED)
 
 
-def test_threads_and_progress() -> None:
+def test_threads_and_progress(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_parallel, "BLOCK_CELLS", 15_000)  # 3,000 groups of k = 5 -> 3 blocks -> 4
     y, v, g = _groups(2, [5] * 9000)
     calls: list[tuple[int, int]] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         a = pool_batch(y, v, by=g, n_jobs=1, progress=lambda d, t: calls.append((d, t)))
         b = pool_batch(y, v, by=g, n_jobs=2, progress=False)
-    assert calls[-1] == (9000, 9000) and len(calls) == 3
+    assert calls == [(2250, 9000), (4500, 9000), (6750, 9000), (9000, 9000)]
     for name in TABLE_COLUMNS:
         np.testing.assert_array_equal(a.table()[name], b.table()[name])
 
