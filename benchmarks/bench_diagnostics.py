@@ -55,7 +55,8 @@ cat(jsonlite::toJSON(list(time = t, n = nrow(g$res), rows = pick - 1, estimate =
 R_GOSH_DL = r"""
 suppressPackageStartupMessages(library(metafor))
 d <- jsonlite::fromJSON(commandArgs(trailingOnly = TRUE)[1])
-t <- system.time(g <- gosh(rma(d$y, d$v, method = "DL"), progbar = FALSE))[["elapsed"]]
+# subsets = 2^k: every subset (metafor's default of 1e6 would draw 1e6 at random for k = 20)
+t <- system.time(g <- gosh(rma(d$y, d$v, method = "DL"), subsets = 2^length(d$y), progbar = FALSE))[["elapsed"]]
 cat(jsonlite::toJSON(list(time = t, n = nrow(g$res), estimate = g$res$estimate[nrow(g$res)]), auto_unbox = TRUE, digits = NA))
 """
 

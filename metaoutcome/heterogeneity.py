@@ -85,7 +85,6 @@ __all__ = [
     "estimate_tau2_many",
     "generalized_q",
     "generalized_q_many",
-    "q_slope_many",
     "ZeroStats",
     "zero_stats",
     "newton_roots",
@@ -270,11 +269,6 @@ def typical_variance_many(s: Stack) -> FloatArray:
 # --------------------------------------------------------------------------------------------
 
 
-def _dot(a: FloatArray, b: FloatArray) -> FloatArray:
-    """Row-wise ``sum(a * b)``."""
-    return _rs(a * b)
-
-
 _SCRATCH = threading.local()
 
 
@@ -324,12 +318,6 @@ def _sides(method: str, s: Stack, t: FloatArray) -> tuple[FloatArray, FloatArray
     return wwrr, sw - _rs(np.multiply(w, w, out=r)) / sw  # REML
 
 
-def _score(method: str, s: Stack, t: FloatArray) -> FloatArray:
-    """Estimating function ``S - T`` (:func:`_sides`); positive = tau^2 too small."""
-    lhs, rhs = _sides(method, s, t)
-    return lhs - rhs
-
-
 def _loglik(method: str, s: Stack, t: FloatArray) -> FloatArray:
     """ML or REML log-likelihood (metafor's ``ll.ML`` / ``ll.REML`` up to a constant)."""
     vt = s.v + t[:, None]
@@ -377,15 +365,6 @@ def _ratio_d(method: str, s: Stack, t: FloatArray, target: FloatArray | None = N
         rhs, drhs = sw - sww / sw, -sww + 2.0 * _rs(np.multiply(ww, w, out=tmp)) / sw - (sww / sw) ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
         return rhs / lhs - 1.0, (drhs * lhs - rhs * dlhs) / lhs**2
-
-
-def q_slope_many(s: Stack, tau2: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Generalized Q (:func:`generalized_q_many`) and its derivative in tau^2, for every row."""
-    w = s.v + tau2[:, None]
-    np.divide(1.0, w, out=w)
-    r = s.y - _wmean(w, s.y)[:, None]
-    wr = w * r
-    return _dot(wr, r), -_dot(wr, wr)
 
 
 class ZeroStats(NamedTuple):
@@ -877,7 +856,8 @@ def q_profile_ci_many(
 ) -> QProfileMany:
     """:func:`q_profile_ci` for every row of a :class:`Stack` (rows need k >= 2).
 
-    ``q0`` is ``(Q(0), dQ/dtau^2 at 0)`` of each row (:func:`q_slope_many`) if already known.
+    ``q0`` is ``(Q(0), dQ/dtau^2 at 0)`` of each row (``q`` and ``-s2`` of :func:`zero_stats`)
+    if already known.
     """
     g = s.y.shape[0]
     alpha = 1.0 - level
@@ -885,7 +865,10 @@ def q_profile_ci_many(
     df = s.k - 1
     crit_u = _chi2_by_df(stats.chi2.isf, alpha / 2, df)
     crit_l = _chi2_by_df(stats.chi2.ppf, alpha / 2, df)
-    q_min, dq_min = q_slope_many(s, np.zeros(g)) if q0 is None else q0
+    if q0 is None:
+        z = zero_stats(s)
+        q0 = (z.q, -z.s2)
+    q_min, dq_min = q0
     # Q(tmax) decides whether a bound lies beyond the search limit. Each weight falls by at most
     # the factor vmax/(vmax + t), so Q(t) <= Q(0) vmax/(vmax + t) (Q is a minimum over mu of a
     # weighted sum of squares): where that is below the lower quantile, neither bound is beyond
