@@ -15,7 +15,7 @@ Commands
     ``file:row:column: message``; exit status 1 when there are errors.
 ``metaoutcome list``
     The bundled tables with their sizes.
-``metaoutcome reproduce [--out DIR] [--only NAMES]``
+``metaoutcome reproduce [--out DIR] [--only NAMES] [--jobs N]``
     Validate the bundled data, then run every bundled analysis and write its outputs to DIR:
     figures, tables, ``report.html`` and ``manifest.json``.
 
@@ -162,7 +162,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     (out / "evidence_summary.md").write_text(summarise_bundled(), encoding="utf-8")
     only = args.only.split(",") if args.only else None
     print(f"running {len(only) if only else len(list_analyses())} analyses into {out}/ ...", flush=True)
-    result = run_all(out, only=only, progress=lambda line: print(line, flush=True), show_traceback=args.traceback)
+    result = run_all(out, only=only, progress=lambda line: print(line, flush=True), show_traceback=args.traceback,
+                     jobs=args.jobs)
     elapsed = time.perf_counter() - start
     if not result.ok:
         print(f"reproduce: {len(result.failures)} analysis(es) failed: {', '.join(result.failures)}", file=sys.stderr)
@@ -793,6 +794,16 @@ def _level(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number, e.g. 2")
+    return value
+
+
 def _add_traceback(p: argparse.ArgumentParser) -> None:
     p.add_argument("--traceback", action="store_true", default=argparse.SUPPRESS,
                    help="on an error, show the Python traceback instead of the one-line message")
@@ -962,10 +973,13 @@ def build_parser() -> argparse.ArgumentParser:
             "metaoutcome reproduce --out results",
             "metaoutcome reproduce --out results --only hcc_after_first_line",
             "metaoutcome reproduce --only nsclc_pd1_vs_docetaxel --traceback",
+            "metaoutcome reproduce --jobs 1   # one analysis after another, in this process",
         ),
     )
     p.add_argument("--out", default="metaoutcome-results", metavar="DIR", help="output folder (default: %(default)s)")
     p.add_argument("--only", metavar="NAMES", help="comma-separated analyses to run (default: all)")
+    p.add_argument("--jobs", type=_positive_int, metavar="N",
+                   help="analyses run at once, each but the first in a worker process (default: one per CPU)")
     _add_traceback(p)
     p.set_defaults(func=_cmd_reproduce)
     return parser

@@ -20,6 +20,7 @@ import hashlib
 import html
 import importlib
 import json
+import os
 import pkgutil
 import shutil
 import platform
@@ -218,12 +219,48 @@ def _html_report(outputs: Sequence[AnalysisOutput], failures: dict[str, str], ve
     )
 
 
+@dataclass
+class _Outcome:
+    """What running one analysis gives back (also across a process boundary)."""
+
+    output: AnalysisOutput
+    notes: list[str]
+    failure: str | None
+    traceback: str | None
+    seconds: float
+
+
+def _run_one(name: str, title: str, folder: Path, show_traceback: bool) -> _Outcome:
+    """Run analysis ``name`` into ``folder``, here or in a worker process."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    start = time.perf_counter()
+    if folder.exists():  # start clean so no stale output of an earlier run lingers
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    output = AnalysisOutput(name, title, folder)
+    notes: list[str] = []
+    try:
+        mod = importlib.import_module(f"metaoutcome._analyses.{name}")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            mod.run(output)
+        notes = list(dict.fromkeys(str(w.message).splitlines()[0] for w in caught))
+        output.write_markdown()
+    except Exception as exc:  # one analysis failing must not stop the others
+        tb = traceback.format_exc() if show_traceback else None
+        return _Outcome(output, notes, f"{type(exc).__name__}: {exc}", tb, time.perf_counter() - start)
+    return _Outcome(output, notes, None, None, time.perf_counter() - start)
+
+
 def run_all(
     out: str | Path,
     *,
     only: Sequence[str] | None = None,
     progress: Callable[[str], None] = print,
     show_traceback: bool = False,
+    jobs: int | None = None,
 ) -> ReproduceReport:
     """Run the bundled analyses into ``out`` and write ``report.html`` and ``manifest.json``.
 
@@ -237,6 +274,11 @@ def run_all(
         Receives one line per step.
     show_traceback : bool, default False
         Include the full traceback of a failing analysis in what ``progress`` receives.
+    jobs : int, optional
+        Analyses run at once: the first in this process, the others in worker processes
+        (saving the figures' PDFs, which embeds and subsets their fonts, is most of the time).
+        Default: one per CPU, at most one per analysis. The outputs are the same bytes
+        whatever ``jobs`` is.
     """
     import matplotlib
 
@@ -250,38 +292,53 @@ def run_all(
         if unknown:
             raise ValueError(f"unknown analyses {unknown}; allowed: {sorted(known)}")
         analyses = [(n, t) for n, t in analyses if n in only]
+    if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
+        raise ValueError(f"jobs={jobs!r} must be a positive integer (or None for one per CPU)")
+    jobs = min(len(analyses), jobs or os.cpu_count() or 1)
     status: dict[str, str] = {}
     failures: dict[str, str] = {}
     outputs: list[AnalysisOutput] = []
-    for i, (name, title) in enumerate(analyses, 1):
-        progress(f"[{i}/{len(analyses)}] {name}: {title} ...")
-        start = time.perf_counter()
-        folder = out / name
-        if folder.exists():  # start clean so no stale output of an earlier run lingers
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True)
-        output = AnalysisOutput(name, title, folder)
-        try:
-            mod = importlib.import_module(f"metaoutcome._analyses.{name}")
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                mod.run(output)
-            for note in dict.fromkeys(str(w.message).splitlines()[0] for w in caught):
-                progress(f"      note: {note}")
-            output.write_markdown()
-        except Exception as exc:  # one analysis failing must not stop the others
-            cause = f"{type(exc).__name__}: {exc}"
-            failures[name] = cause
-            status[name] = f"failed: {cause}"
-            progress(f"      FAILED {name}: {cause}")
-            if show_traceback:
-                progress(traceback.format_exc())
+    n = len(analyses)
+
+    def record(name: str, res: _Outcome, label: str) -> None:
+        if res.failure is not None:
+            failures[name] = res.failure
+            status[name] = f"failed: {res.failure}"
+            progress(f"      FAILED {name}: {res.failure}")
+            if res.traceback:
+                progress(res.traceback)
         else:
+            for note in res.notes:
+                progress(f"      {label}note: {note}")
             status[name] = "ok"
-            n_fig = sum(k == "figure" for k, _ in output.items)
-            n_tab = sum(k == "table" for k, _ in output.items)
-            progress(f"      done in {time.perf_counter() - start:.1f} s ({n_fig} figures, {n_tab} tables)")
-        outputs.append(output)
+            n_fig = sum(k == "figure" for k, _ in res.output.items)
+            n_tab = sum(k == "table" for k, _ in res.output.items)
+            progress(f"      {label}done in {res.seconds:.1f} s ({n_fig} figures, {n_tab} tables)")
+        outputs.append(res.output)
+
+    if jobs == 1:
+        for i, (name, title) in enumerate(analyses, 1):
+            progress(f"[{i}/{n}] {name}: {title} ...")
+            record(name, _run_one(name, title, out / name, show_traceback), "")
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        # "spawn": a clean interpreter per worker (forking a process with BLAS threads is unsafe)
+        with ProcessPoolExecutor(max_workers=jobs - 1, mp_context=get_context("spawn")) as pool:
+            futures = {name: pool.submit(_run_one, name, title, out / name, show_traceback)
+                       for name, title in analyses[1:]}  # fmt: skip
+            for i, (name, title) in enumerate(analyses, 1):
+                progress(f"[{i}/{n}] {name}: {title} ..." + (" (in a worker process)" if i > 1 else ""))
+            first, title = analyses[0]
+            record(first, _run_one(first, title, out / first, show_traceback), f"{first}: ")
+            for (name, title), fut in zip(analyses[1:], futures.values()):
+                try:
+                    res = fut.result()
+                except Exception as exc:  # the worker itself failed (e.g. it could not start)
+                    res = _Outcome(AnalysisOutput(name, title, out / name), [],
+                                   f"{type(exc).__name__} in a worker process: {exc}", None, 0.0)  # fmt: skip
+                record(name, res, f"{name}: ")
 
     versions = _versions()
     report = out / "report.html"

@@ -73,8 +73,9 @@ def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) 
 def _fake_run_all(calls: list[dict[str, Any]], failures: dict[str, str]) -> Any:
     """Stands in for reproduce.run_all (run end to end in test_reproduce.py, ~15 s): records the call."""
 
-    def run_all(out: Path, *, only: Any = None, progress: Any = print, show_traceback: bool = False) -> Any:
-        calls.append(dict(out=Path(out), only=only, show_traceback=show_traceback))
+    def run_all(out: Path, *, only: Any = None, progress: Any = print, show_traceback: bool = False,
+                jobs: int | None = None) -> Any:
+        calls.append(dict(out=Path(out), only=only, show_traceback=show_traceback, jobs=jobs))
         progress("  fake analysis ... ok")
         return reproduce.ReproduceReport(Path(out), {"fake": "ok"}, failures, Path(out) / "manifest.json",
                                          Path(out) / "report.html")
@@ -87,10 +88,10 @@ def test_reproduce_validates_summarises_and_runs(tmp_path: Path, capsys: pytest.
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(reproduce, "run_all", _fake_run_all(calls, {}))
     out = tmp_path / "results"
-    assert main(["reproduce", "--out", str(out), "--only", "hcc_after_first_line", "--traceback"]) == 0
+    assert main(["reproduce", "--out", str(out), "--only", "hcc_after_first_line", "--traceback", "--jobs", "1"]) == 0
     text = (out / "evidence_summary.md").read_text()
     assert "| trials |" in text and "NSCLC" in text and "HCC" in text
-    assert calls == [dict(out=out, only=["hcc_after_first_line"], show_traceback=True)]
+    assert calls == [dict(out=out, only=["hcc_after_first_line"], show_traceback=True, jobs=1)]
     printed = capsys.readouterr().out
     assert "validating the bundled data" in printed and "0 error(s)" in printed
     assert "fake analysis ... ok" in printed and f"open {out / 'report.html'}" in printed
@@ -106,6 +107,14 @@ def test_reproduce_failed_analysis_exits_1(tmp_path: Path, capsys: pytest.Captur
 def test_reproduce_unknown_analysis_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["reproduce", "--out", str(tmp_path), "--only", "nope"]) == 2
     assert capsys.readouterr().err.startswith("metaoutcome reproduce: error: unknown analyses ['nope']")
+
+
+@pytest.mark.parametrize("jobs", ["0", "two"])
+def test_reproduce_jobs_must_be_a_positive_whole_number(jobs: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["reproduce", "--jobs", jobs]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"metaoutcome reproduce: error: argument --jobs: {jobs!r} is not a positive whole number")
+    assert err.count("\n") == 1
 
 
 def test_reproduce_unwritable_out_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,6 +15,7 @@ from metaoutcome import reproduce
 
 
 def _fake_analyses(monkeypatch: pytest.MonkeyPatch, mods: dict[str, types.ModuleType]) -> None:
+    # (modules that exist only in this process: the tests run them with jobs=1)
     for name, mod in mods.items():
         monkeypatch.setitem(sys.modules, f"metaoutcome._analyses.{name}", mod)
     monkeypatch.setattr(reproduce, "list_analyses", lambda: [(n, getattr(m, "TITLE", n)) for n, m in mods.items()])
@@ -46,7 +47,7 @@ def test_a_failing_analysis_is_reported_and_the_others_still_run(
 ) -> None:
     _fake_analyses(monkeypatch, {"a_broken": _module("a_broken", _broken), "b_good": _module("b_good", _good)})
     lines: list[str] = []
-    res = reproduce.run_all(tmp_path, progress=lines.append)
+    res = reproduce.run_all(tmp_path, progress=lines.append, jobs=1)
     assert not res.ok
     assert res.failures == {"a_broken": "RuntimeError: the data said no"}
     assert res.status["b_good"] == "ok"
@@ -57,7 +58,7 @@ def test_a_failing_analysis_is_reported_and_the_others_still_run(
 
 def test_outputs_are_written_and_hashed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_analyses(monkeypatch, {"b_good": _module("b_good", _good)})
-    res = reproduce.run_all(tmp_path, progress=lambda s: None)
+    res = reproduce.run_all(tmp_path, progress=lambda s: None, jobs=1)
     manifest = json.loads(res.manifest.read_text())
     expected = {
         "b_good/b_good.md", "b_good/figures/line.pdf", "b_good/figures/line.png",
@@ -75,6 +76,22 @@ def test_outputs_are_written_and_hashed(tmp_path: Path, monkeypatch: pytest.Monk
 
 def test_two_runs_give_identical_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_analyses(monkeypatch, {"b_good": _module("b_good", _good)})
-    first = reproduce.run_all(tmp_path / "one", progress=lambda s: None).manifest.read_bytes()
-    second = reproduce.run_all(tmp_path / "two", progress=lambda s: None).manifest.read_bytes()
+    first = reproduce.run_all(tmp_path / "one", progress=lambda s: None, jobs=1).manifest.read_bytes()
+    second = reproduce.run_all(tmp_path / "two", progress=lambda s: None, jobs=1).manifest.read_bytes()
     assert first == second
+
+
+def test_an_analysis_a_worker_process_cannot_run_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the second analysis goes to a worker process, which does not have this test's modules
+    _fake_analyses(monkeypatch, {"b_good": _module("b_good", _good), "c_here_only": _module("c_here_only", _good)})
+    lines: list[str] = []
+    res = reproduce.run_all(tmp_path, progress=lines.append, jobs=2)
+    assert res.status["b_good"] == "ok"
+    assert res.failures["c_here_only"].startswith("ModuleNotFoundError")
+    assert lines[:2] == ["[1/2] b_good: b good ...", "[2/2] c_here_only: c here only ... (in a worker process)"]
+    assert lines[2].startswith("      b_good: done in ")
+
+
+def test_jobs_must_be_a_positive_integer(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"jobs=0 must be a positive integer"):
+        reproduce.run_all(tmp_path, jobs=0)
