@@ -39,8 +39,8 @@ def text_progress(what: str, every: float = 0.5) -> ProgressCallback:
 
 #: study cells (rows x padded width) per block. numpy's per-call overhead, which holds the GIL,
 #: must be small next to each call's work for two threads to run in parallel, but much larger
-#: blocks spill the work arrays out of the caches; ``benchmarks/bench_batch.py`` ran fastest
-#: with 100,000-250,000 cells per block on a 2-core machine.
+#: blocks spill the work arrays out of the caches: of 100,000 to 400,000 cells per block,
+#: ``benchmarks/bench_batch.py`` ran fastest with 250,000 on a 2-core machine.
 BLOCK_CELLS = 250_000
 
 
