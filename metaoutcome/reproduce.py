@@ -294,7 +294,7 @@ def run_all(
         analyses = [(n, t) for n, t in analyses if n in only]
     if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
         raise ValueError(f"jobs={jobs!r} must be a positive integer (or None for one per CPU)")
-    jobs = min(len(analyses), jobs or os.cpu_count() or 1)
+    jobs = max(1, min(len(analyses), jobs or os.cpu_count() or 1))
     status: dict[str, str] = {}
     failures: dict[str, str] = {}
     outputs: list[AnalysisOutput] = []
