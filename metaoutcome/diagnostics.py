@@ -113,7 +113,46 @@ def _fit_subsets(m: _Model, s: Stack) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class LeaveOneOutResult(ReportMixin):
+class _Refits(ReportMixin):
+    """The intercept-only model refitted to a series of subsets of the studies, one per row."""
+
+    labels: tuple[str, ...]
+    estimate: FloatArray
+    se: FloatArray
+    statistic: FloatArray
+    pvalue: FloatArray
+    ci_low: FloatArray
+    ci_high: FloatArray
+    q: FloatArray
+    q_pvalue: FloatArray
+    tau2: FloatArray
+    i2: FloatArray
+    h2: FloatArray
+    method: str
+    test: str
+    level: float
+    measure: str | None = None
+    overall: Any = field(default=None, repr=False)
+
+    def _table(self, first: str, k: Any) -> pd.DataFrame:
+        d: dict[str, Any] = {first: list(self.labels), "k": k}
+        d.update({c: getattr(self, c) for c in _PER_STUDY})
+        return pd.DataFrame(d)
+
+    def _report(self, what: str) -> dict[str, Any]:
+        return {"title": f"{what} (k = {len(self.labels)}; {self.method}, test {self.test})",
+                "lines": [], "table": self.table(), "notes": ()}  # fmt: skip
+
+    def table(self) -> pd.DataFrame:  # pragma: no cover - each subclass has its own
+        raise NotImplementedError
+
+    def summary(self) -> pd.DataFrame:
+        """Same as :meth:`table`."""
+        return self.table()
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class LeaveOneOutResult(_Refits):
     """Result of :func:`leave_one_out` (metafor ``leave1out``).
 
     Attributes
@@ -136,29 +175,9 @@ class LeaveOneOutResult(ReportMixin):
         The model with all studies.
     """
 
-    labels: tuple[str, ...]
-    estimate: FloatArray
-    se: FloatArray
-    statistic: FloatArray
-    pvalue: FloatArray
-    ci_low: FloatArray
-    ci_high: FloatArray
-    q: FloatArray
-    q_pvalue: FloatArray
-    tau2: FloatArray
-    i2: FloatArray
-    h2: FloatArray
-    method: str
-    test: str
-    level: float
-    measure: str | None = None
-    overall: Any = field(default=None, repr=False)
-
     def table(self) -> pd.DataFrame:
         """Tidy table, one row per omitted study: ``omitted`` then the attributes above."""
-        d: dict[str, Any] = {"omitted": list(self.labels), "k": len(self.labels) - 1}
-        d.update({c: getattr(self, c) for c in _PER_STUDY})
-        return pd.DataFrame(d)
+        return self._table("omitted", len(self.labels) - 1)
 
     def forest(self, **kwargs: Any) -> Any:
         """Forest plot of the leave-one-out refits (:func:`metaoutcome.plotting.loo_forest`)."""
@@ -166,17 +185,12 @@ class LeaveOneOutResult(ReportMixin):
 
         return loo_forest(self, self.overall, **kwargs)
 
-    def summary(self) -> pd.DataFrame:
-        """Same as :meth:`table`."""
-        return self.table()
-
     def report(self) -> dict[str, Any]:
-        return {"title": f"Leave-one-out analysis (k = {len(self.labels)}; {self.method}, test {self.test})",
-                "lines": [], "table": self.table(), "notes": ()}  # fmt: skip
+        return self._report("Leave-one-out analysis")
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class CumulativeResult(ReportMixin):
+class CumulativeResult(_Refits):
     """Result of :func:`cumulative` (metafor ``cumul``).
 
     Attributes
@@ -197,30 +211,11 @@ class CumulativeResult(ReportMixin):
         The model with all studies.
     """
 
-    labels: tuple[str, ...]
-    order: NDArray[np.int64]
-    estimate: FloatArray
-    se: FloatArray
-    statistic: FloatArray
-    pvalue: FloatArray
-    ci_low: FloatArray
-    ci_high: FloatArray
-    q: FloatArray
-    q_pvalue: FloatArray
-    tau2: FloatArray
-    i2: FloatArray
-    h2: FloatArray
-    method: str
-    test: str
-    level: float
-    measure: str | None = None
-    overall: Any = field(default=None, repr=False)
+    order: NDArray[np.int64] = field(kw_only=True)
 
     def table(self) -> pd.DataFrame:
         """Tidy table: ``added``, ``k`` (studies so far), then the pooled columns."""
-        d: dict[str, Any] = {"added": list(self.labels), "k": np.arange(1, len(self.labels) + 1)}
-        d.update({c: getattr(self, c) for c in _PER_STUDY})
-        return pd.DataFrame(d)
+        return self._table("added", np.arange(1, len(self.labels) + 1))
 
     def forest(self, **kwargs: Any) -> Any:
         """Forest plot of the cumulative refits (:func:`metaoutcome.plotting.cumulative_forest`)."""
@@ -228,13 +223,8 @@ class CumulativeResult(ReportMixin):
 
         return cumulative_forest(self, self.overall, **kwargs)
 
-    def summary(self) -> pd.DataFrame:
-        """Same as :meth:`table`."""
-        return self.table()
-
     def report(self) -> dict[str, Any]:
-        return {"title": f"Cumulative meta-analysis (k = {len(self.labels)}; {self.method}, test {self.test})",
-                "lines": [], "table": self.table(), "notes": ()}  # fmt: skip
+        return self._report("Cumulative meta-analysis")
 
 
 @dataclass(frozen=True, eq=False, repr=False)

@@ -258,12 +258,6 @@ def row_max_v(s: Stack) -> FloatArray:
     return out
 
 
-def typical_variance_many(s: Stack) -> FloatArray:
-    """metafor's typical within-study variance ``(k - 1) / tr(P)`` (``w = 1/v``) for every row."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return (s.k - 1) / _trace_p(1.0 / s.v)
-
-
 # --------------------------------------------------------------------------------------------
 # estimating equations of the iterative estimators
 # --------------------------------------------------------------------------------------------
@@ -797,7 +791,9 @@ def typical_variance(vi: ArrayLike) -> float:
     (Higgins & Thompson 2002, eq. 9).
     """
     v = np.asarray(vi, dtype=float)
-    return float(typical_variance_many(stack(np.zeros_like(v), v))[0])
+    z = zero_stats(stack(np.zeros_like(v), v))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float((v.size - 1) / z.trp[0])
 
 
 @dataclass(frozen=True)

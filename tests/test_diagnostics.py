@@ -5,8 +5,6 @@ Fixture: tests/reference/make_analysis_fixtures.R -> analysis_fixtures.json.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,23 +16,15 @@ from metaoutcome import pool
 from metaoutcome.diagnostics import cumulative, influence, leave_one_out
 from metaoutcome.regression import meta_regression
 
-FIX: dict[str, Any] = json.loads((Path(__file__).parent / "reference" / "analysis_fixtures.json").read_text())
+from _reference import ANALYSIS as FIX
+from _reference import as_array as _arr
+from _reference import as_list as _list
 
 #: The brief's agreement with metafor: relative 1e-6.
 RTOL = 1e-6
 #: Quantities that are 0 in exact arithmetic (tau^2 = 0, I^2 = 0, residuals of a refit that
 #: reproduces a study exactly) come out as rounding noise ~1e-15: compare those absolutely.
 ATOL = 1e-9
-
-
-def _list(x: Any) -> list[Any]:
-    if x is None:
-        return []
-    return x if isinstance(x, list) else [x]
-
-
-def _arr(x: Any) -> np.ndarray:
-    return np.array([np.nan if a is None else a for a in _list(x)], dtype=float)
 
 
 def _data(name: str) -> dict[str, Any]:

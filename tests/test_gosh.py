@@ -5,9 +5,7 @@ Fixture: tests/reference/make_analysis_fixtures.R -> analysis_fixtures.json.
 
 from __future__ import annotations
 
-import json
 import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +15,7 @@ from numpy.testing import assert_allclose
 from metaoutcome import pool
 from metaoutcome.gosh import gosh
 
-FIX: dict[str, Any] = json.loads((Path(__file__).parent / "reference" / "analysis_fixtures.json").read_text())
+from _reference import ANALYSIS as FIX
 
 #: The brief's agreement with metafor: relative 1e-6.
 RTOL = 1e-6

@@ -16,8 +16,6 @@ random permutations (R's RNG)      numpy's generator: same distribution, other d
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,24 +31,15 @@ from metaoutcome.regression import (
     permutation_test,
 )
 
-FIXTURE = Path(__file__).parent / "reference" / "analysis_fixtures.json"
-FIX: dict[str, Any] = json.loads(FIXTURE.read_text())
+from _reference import ANALYSIS as FIX
+from _reference import as_array as _arr
+from _reference import as_list as _list
 
 #: The brief's agreement with metafor: relative 1e-6.
 RTOL = 1e-6
 #: Values that are 0 in exact arithmetic (tau^2 at the boundary, p-values near 0 or 1, a
 #: coefficient near 0) differ by rounding noise of order 1e-15; compare them absolutely.
 ATOL = 1e-10
-
-
-def _list(x: Any) -> list[Any]:
-    if x is None:
-        return []
-    return x if isinstance(x, list) else [x]
-
-
-def _arr(x: Any) -> np.ndarray:
-    return np.array([np.nan if a is None else a for a in _list(x)], dtype=float)
 
 
 def frame(name: str) -> pd.DataFrame:

@@ -5,9 +5,7 @@ Fixture: tests/reference/make_analysis_fixtures.R -> analysis_fixtures.json.
 
 from __future__ import annotations
 
-import json
 import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,22 +15,14 @@ from numpy.testing import assert_allclose
 from metaoutcome import pool
 from metaoutcome.small_study import egger_test, pet_peese, rank_test, trim_and_fill
 
-FIX: dict[str, Any] = json.loads((Path(__file__).parent / "reference" / "analysis_fixtures.json").read_text())
+from _reference import ANALYSIS as FIX
+from _reference import as_array as _arr
+from _reference import as_list as _list
 
 #: The brief's agreement with metafor: relative 1e-6.
 RTOL = 1e-6
 #: tau^2 = 0 and I^2 = 0 come out as rounding noise of order 1e-15 on either side.
 ATOL = 1e-9
-
-
-def _list(x: Any) -> list[Any]:
-    if x is None:
-        return []
-    return x if isinstance(x, list) else [x]
-
-
-def _arr(x: Any) -> np.ndarray:
-    return np.array([np.nan if a is None else a for a in _list(x)], dtype=float)
 
 
 def _pool(case: dict[str, Any]) -> Any:

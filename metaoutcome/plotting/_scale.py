@@ -59,6 +59,30 @@ def get_scale(scale: str | None, measure: Measure) -> Scale:
 
 
 # Tick ladders for a log axis, in order of preference; each is a full ladder of candidate ticks.
+def refline_value(refline: object, measure: Measure, sc: Scale, natural: bool = True) -> float | None:
+    """Where a plot's reference line goes: ``None``/``False`` none, ``"null"`` the measure's null
+    value (on the plotted scale: natural, or the analysis scale when ``natural`` is False), or a
+    number as given (checked to be finite, and > 0 on a log axis)."""
+    if refline is None or refline is False:
+        return None
+    if isinstance(refline, str):
+        if refline != "null":
+            raise ValueError(f"refline={refline!r} must be a number, None, or 'null' (the measure's null value)")
+        if measure.null is None:
+            return None
+        if natural:
+            return float(sc.to_plot(measure.null))
+        null_an = measure.null_on_analysis_scale()
+        return None if null_an is None else float(null_an)
+    try:
+        v = float(refline)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"refline={refline!r} must be a number, None, or 'null'") from None
+    if not math.isfinite(v) or (sc.log and v <= 0):
+        raise ValueError(f"refline={refline!r} must be finite{' and > 0 on a log axis' if sc.log else ''}")
+    return v
+
+
 def _ladder_narrow() -> list[float]:
     return [0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0]
 

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from ..measures import Measure, get_measure
-from ._scale import Scale, get_scale, linear_ticks, log_ticks, tick_labels
+from ._scale import Scale, get_scale, linear_ticks, log_ticks, refline_value, tick_labels
 from ._style import axes_fig, fmt_level, new_figure, plot_style
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -343,7 +343,7 @@ def bubble(
     yi, pred = conv(values.yi), conv(values.pred)
     ci_lo, ci_hi = conv(values.ci_low), conv(values.ci_high)
     pi_lo, pi_hi = conv(values.pi_low), conv(values.pi_high)
-    ref = _refline(refline, measure, sc, natural)
+    ref = refline_value(refline, measure, sc, natural)
 
     # y limits: points and the drawn bands, 4% padding on the axis' own scale
     parts = [yi, pred] + ([ci_lo, ci_hi] if ci else []) + ([pi_lo, pi_hi] if pi else [])
@@ -472,24 +472,3 @@ def _y_limits(sc: Scale, lo: float, hi: float, kind: str) -> tuple[tuple[float, 
     tol = 1e-9 * max(1.0, abs(lim[0]), abs(lim[1]))
     ticks = [v for v in cand if lim[0] - tol <= v <= lim[1] + tol]
     return lim, ticks
-
-
-def _refline(refline: Any, measure: Measure, sc: Scale, natural: bool) -> float | None:
-    if refline is None or refline is False:
-        return None
-    if isinstance(refline, str):
-        if refline != "null":
-            raise ValueError(f"refline={refline!r} must be a number, None, or 'null' (the measure's null value)")
-        if measure.null is None:
-            return None
-        if natural:
-            return float(sc.to_plot(measure.null))
-        null_an = measure.null_on_analysis_scale()
-        return None if null_an is None else float(null_an)
-    try:
-        v = float(refline)
-    except (TypeError, ValueError):
-        raise ValueError(f"refline={refline!r} must be a number, None, or 'null'") from None
-    if not math.isfinite(v) or (sc.log and v <= 0):
-        raise ValueError(f"refline={refline!r} must be finite{' and > 0 on a log axis' if sc.log else ''}")
-    return v

@@ -27,7 +27,7 @@ from ._result import (
     model_word,
     study_ci,
 )
-from ._scale import Scale, choose_limits, get_scale, tick_labels
+from ._scale import Scale, choose_limits, get_scale, refline_value, tick_labels
 from ._style import Layout, fmt_level, fmt_num, fmt_p, fmt_tau2, get_layout, new_figure, plot_style, text_width
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -680,7 +680,7 @@ def forest(
     line_in = fs * 1.25 / 72.0
     header_lines = max([c.header.count("\n") + 1 for c in left + right] + [plot_header.count("\n") + 1 if plot_header else 0])
     top_in = header_lines * line_in + 0.12
-    ref = _refline(refline, measure, sc)
+    ref = refline_value(refline, measure, sc)
     fav = _favours(favours, lay, ref)
     xl = (measure.axis_label if lay.xlabel else None) if xlabel is None else xlabel
     bottom_in = (3.5 + 3.5 + fs * 1.25) / 72.0 + (fs * 1.3 + 3) / 72.0 * (1 if fav else 0) + (
@@ -795,24 +795,6 @@ def _pooled_block(
                 text += " (common)" if is_common(r) else " (random)"
             rows.append(_Row("text", f"test-{tag}-{j}", label=text, small=True, height=0.9))
     return rows
-
-
-def _refline(refline: Any, measure: Any, sc: Scale) -> float | None:
-    if refline is None or refline is False:
-        return None
-    if isinstance(refline, str):
-        if refline != "null":
-            raise ValueError(f"refline={refline!r} must be a number, None, or 'null' (the measure's null value)")
-        if measure.null is None:
-            return None
-        return float(sc.to_plot(measure.null))
-    try:
-        v = float(refline)
-    except (TypeError, ValueError):
-        raise ValueError(f"refline={refline!r} must be a number, None, or 'null'") from None
-    if not np.isfinite(v) or (sc.log and v <= 0):
-        raise ValueError(f"refline={refline!r} must be finite{' and > 0 on a log axis' if sc.log else ''}")
-    return v
 
 
 def _favours(favours: Any, lay: Layout, ref: float | None) -> tuple[str, str] | None:
