@@ -16,6 +16,8 @@ from numpy.typing import ArrayLike, NDArray
 __all__ = [
     "check_choice",
     "check_level",
+    "level_percent",
+    "LEVEL_RULE",
     "as_float_array",
     "check_same_length",
     "positions",
@@ -49,21 +51,45 @@ def check_choice(name: str, value: Any, allowed: Iterable[str], *, case_sensitiv
     raise ValueError(f"{name}={value!r} is not one of the allowed values: {listed}")
 
 
-def check_level(level: float, name: str = "level") -> float:
-    """Check a confidence level given in percent, as metafor does (``level=95``).
+LEVEL_RULE = (
+    "a level is a percentage in [1, 100) such as 95, or a proportion in (0.5, 1) such as 0.95 "
+    "(read as 95%, as metafor reads it); values in (0, 0.5] are refused because metafor reads "
+    "them as alpha (level=0.05 is a 95% CI there) while they could also mean a 5% interval"
+)
 
-    Returns the level as a fraction in (0, 1).
 
-    >>> check_level(95)
-    0.95
+def level_percent(level: Any, name: str = "level") -> float:
+    """The one rule for every confidence level: return it in percent.
+
+    Values in [1, 100) are percentages (``95``); values in (0.5, 1) are proportions (``0.95`` is
+    read as 95%, as metafor reads it). Values in (0, 0.5] are ambiguous (metafor reads
+    ``level=0.05`` as alpha, i.e. 95%) and refused, as are booleans, text, NaN, <= 0 and >= 100.
+
+    >>> level_percent(95), level_percent(0.95), level_percent(99.9)
+    (95.0, 95.0, 99.9)
+    >>> level_percent(True)
+    Traceback (most recent call last):
+    ...
+    ValueError: level=True is not a confidence level: a level is a percentage ...
     """
+    if isinstance(level, (bool, np.bool_)) or isinstance(level, (str, bytes)):
+        raise ValueError(f"{name}={level!r} is not a confidence level: {LEVEL_RULE}")
     try:
         lv = float(level)
     except (TypeError, ValueError):
-        raise ValueError(f"{name}={level!r} must be a number in (0, 100), e.g. 95") from None
-    if not (0.0 < lv < 100.0) or not np.isfinite(lv):
-        raise ValueError(f"{name}={level!r} must be in (0, 100) (a percentage, e.g. 95)")
-    return lv / 100.0
+        raise ValueError(f"{name}={level!r} is not a confidence level: {LEVEL_RULE}") from None
+    if not np.isfinite(lv) or lv <= 0.5 or lv >= 100.0:
+        raise ValueError(f"{name}={level!r} is not a confidence level: {LEVEL_RULE}")
+    return lv * 100.0 if lv < 1.0 else lv
+
+
+def check_level(level: Any, name: str = "level") -> float:
+    """Check a confidence level (:func:`level_percent`'s rule) and return it as a fraction in (0, 1).
+
+    >>> check_level(95), check_level(0.9)
+    (0.95, 0.9)
+    """
+    return level_percent(level, name) / 100.0
 
 
 def as_float_array(

@@ -127,7 +127,7 @@ def test_k1_glmm() -> None:
         (dict(xi=[], ni=[]), "k=0"),
         (dict(xi=[1, 2], ni=[10, 10], nagq=0), "nagq=0 must be a whole number from 1 to 25"),
         (dict(xi=[1, 2], ni=[10, 10], ci_method="knha"), "ci_method='knha' is not one of the allowed values: 'z', 't'"),
-        (dict(xi=[1, 2], ni=[10, 10], level=120), r"level=120 must be in \(0, 100\)"),
+        (dict(xi=[1, 2], ni=[10, 10], level=120), r"level=120 is not a confidence level"),
     ],
     ids=["lengths", "x-gt-n", "fractional", "negative", "n0", "k0", "nagq", "ci-method", "level"],
 )

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from .._checks import as_float_array, check_choice, positions
+from .._checks import LEVEL_RULE, as_float_array, check_choice, level_percent, positions
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -99,21 +99,24 @@ def check_lengths(**arrays: FloatArray) -> int:
 
 
 def level_array(level: ArrayLike, n: int, name: str = "level") -> FloatArray:
-    """Confidence level(s) in percent -> fraction(s), one per row; NaN stays NaN.
+    """Confidence level(s) -> fraction(s), one per row, by :func:`level_percent`'s rule; NaN stays NaN.
 
     A single value is recycled; a vector (e.g. a ``ci_level`` column) must have one per row.
+    Percentages (95) and proportions in (0.5, 1) (0.95) are both read as 95%.
     """
-    lv = np.asarray(level, dtype=float) if not isinstance(level, str) else None
-    if lv is None:
-        raise ValueError(f"{name}={level!r} must be a number in (0, 100), e.g. 95")
-    lv = as_float_array(name, lv, allow_nan=True)
-    bad = ~np.isnan(lv) & ~((lv > 0) & (lv < 100))
+    raw = np.asarray(level, dtype=object).reshape(-1)
+    wrong_type = np.array([isinstance(v, (str, bytes, bool, np.bool_)) for v in raw], dtype=bool)
+    lv = np.full(raw.size, np.nan)
+    if not wrong_type.all():
+        lv[~wrong_type] = as_float_array(name, raw[~wrong_type].astype(float), allow_nan=True)
+    bad = wrong_type | (~np.isnan(lv) & ~((lv > 0.5) & (lv < 100)))
     if bad.any():
         raise ValueError(
-            f"{name} must be in (0, 100) (a percentage, e.g. 95); positions {positions(bad)} are not "
-            f"(values: {lv[bad][:10].tolist()})"
+            f"{name}: positions {positions(bad)} are not confidence levels "
+            f"(values: {raw[bad][:10].tolist()}); {LEVEL_RULE}"
         )
-    return broadcast(name, lv, n) / 100.0
+    pct = np.where(lv < 1.0, lv * 100.0, lv)
+    return broadcast(name, pct, n) / 100.0
 
 
 def z_crit(level_frac: FloatArray) -> FloatArray:
