@@ -14,7 +14,7 @@ Heavy modules are imported when first used, so ``import metaoutcome`` stays fast
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
@@ -46,6 +46,7 @@ _LAZY_ATTRS = {
     "bubble": ("metaoutcome.plotting", "bubble"),
     "loo_forest": ("metaoutcome.plotting", "loo_forest"),
     "cumulative_forest": ("metaoutcome.plotting", "cumulative_forest"),
+    "gosh_plot": ("metaoutcome.plotting", "gosh_plot"),
     "meta_regression": ("metaoutcome.regression", "meta_regression"),
     "leave_one_out": ("metaoutcome.diagnostics", "leave_one_out"),
     "influence": ("metaoutcome.diagnostics", "influence"),
@@ -59,6 +60,41 @@ _LAZY_ATTRS = {
 }
 
 __all__ = ["__version__", *_LAZY_MODULES, *_LAZY_ATTRS]
+
+if TYPE_CHECKING:  # the same names, seen statically by type checkers and editors (never run)
+    from . import (
+        batch as batch,
+        datasets as datasets,
+        diagnostics as diagnostics,
+        effects as effects,
+        glmm as glmm,
+        gosh as gosh,
+        measures as measures,
+        plotting as plotting,
+        pooling as pooling,
+        regression as regression,
+        reproduce as reproduce,
+        small_study as small_study,
+        subgroups as subgroups,
+        validation as validation,
+    )
+    from .batch import pool_batch as pool_batch
+    from .datasets import load_dataset as load_dataset
+    from .diagnostics import cumulative as cumulative, influence as influence, leave_one_out as leave_one_out
+    from .glmm import pool_glmm as pool_glmm
+    from .measures import get_measure as get_measure
+    from .plotting import (
+        bubble as bubble,
+        cumulative_forest as cumulative_forest,
+        forest as forest,
+        gosh_plot as gosh_plot,
+        loo_forest as loo_forest,
+    )
+    from .pooling import pool as pool, pool_mh as pool_mh, pool_peto as pool_peto
+    from .regression import meta_regression as meta_regression
+    from .small_study import egger_test as egger_test, rank_test as rank_test, trim_and_fill as trim_and_fill
+    from .subgroups import subgroup_analysis as subgroup_analysis
+    from .validation import validate_files as validate_files
 
 
 def __getattr__(name: str) -> Any:

@@ -24,7 +24,7 @@ What differs from metafor (3.8-1) and why
 =============================  ==========================================  =====================================
 Situation                      metafor                                     metaoutcome (why)
 =============================  ==========================================  =====================================
-ML/REML/EB/PM solver           Fisher scoring (stops at |change| < 1e-5;   bracketing root finder to machine
+ML/REML/EB/PM solver           Fisher scoring (stops at a change < 1e-5;   bracketing root finder to machine
                                fails to converge on a few % of data sets)  precision; always converges
                                and uniroot (tol 1.2e-4)
 ML/REML likelihood bimodal     may stop at a local maximum (e.g. stays at  global maximum on tau^2 >= 0

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def quick_start_commands() -> list[str]:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = re.search(r"^#+ .*[Qq]uick[ -]?[Ss]tart.*?\n```[^\n]*\n(.*?)```", text, re.S | re.M)
+    section = re.search(r"^#+ [^\n]*[Qq]uick[ -]?[Ss]tart[^\n]*\n.*?```[^\n]*\n(.*?)```", text, re.S | re.M)
     assert section, "README.md has no Quick start code block"
     return [ln.strip() for ln in section.group(1).splitlines() if ln.strip() and not ln.strip().startswith("#")]
 

@@ -6,25 +6,25 @@ Array-level converters return a tidy DataFrame (``yi``, ``vi``, ``measure`` and 
 own), add the same columns to a copy, and keep rows that cannot be converted with ``yi``/``vi``
 NaN and an ``exclusion_reason``.
 
-========================  ==========================================================  ========
-Function                  From                                                        Measure
-========================  ==========================================================  ========
-``proportion_es``         events, n                                                   PR, PLN, PLO, PAS, PFT
-``proportion_ci``         events, n (Clopper-Pearson, Wilson, Wald CI per study)      --
-``two_arm_es``            2x2 counts                                                  OR, RR, RD
-``hr_from_ci``            HR and CI at any level                                      HR
-``hr_from_p``             HR and two-sided p-value (exact or "<" bound)               HR
-``hr_from_logrank``       logrank O - E and V                                         HR
-``hr_from_events``        observed and expected events per arm                        HR
-``parse_p_value(s)``      printed p-values ("<0.001", "P = 0.005")                    --
-``median_es``             median and CI (NR upper bound), or events                   MED
-``two_arm_median_es``     two arms' medians and CIs                                   RMED, DMED
-``median_of_medians``     study medians (sign-test CI; sensitivity analysis)          --
-``from_proportions``      a proportions frame                                         PR ... PFT
-``from_hazard_ratios``    a hazard-ratio frame                                        HR
-``from_medians``          a medians frame                                             MED
-``combine_shared_control`` comparisons sharing one control arm -> one per trial         any
-========================  ==========================================================  ========
+==========================  ==========================================================  ========
+Function                    From                                                        Measure
+==========================  ==========================================================  ========
+``proportion_es``           events, n                                                   PR, PLN, PLO, PAS, PFT
+``proportion_ci``           events, n (Clopper-Pearson, Wilson, Wald CI per study)      --
+``two_arm_es``              2x2 counts                                                  OR, RR, RD
+``hr_from_ci``              HR and CI at any level                                      HR
+``hr_from_p``               HR and two-sided p-value (exact or "<" bound)               HR
+``hr_from_logrank``         logrank O - E and V                                         HR
+``hr_from_events``          observed and expected events per arm                        HR
+``parse_p_value(s)``        printed p-values ("<0.001", "P = 0.005")                    --
+``median_es``               median and CI (NR upper bound), or events                   MED
+``two_arm_median_es``       two arms' medians and CIs                                   RMED, DMED
+``median_of_medians``       study medians (sign-test CI; sensitivity analysis)          --
+``from_proportions``        a proportions frame                                         PR ... PFT
+``from_hazard_ratios``      a hazard-ratio frame                                        HR
+``from_medians``            a medians frame                                             MED
+``combine_shared_control``  comparisons sharing one control arm -> one per trial        any
+==========================  ==========================================================  ========
 
 >>> from metaoutcome import effects
 >>> effects.hr_from_ci([0.73], [0.59], [0.89], level=96)["vi"].round(5).tolist()

@@ -287,7 +287,7 @@ def hr_from_ci(
     Returns
     -------
     pandas.DataFrame
-        ``yi`` (ln HR), ``vi``, ``measure`` ("HR"), ``ci_asymmetry`` (|midpoint - ln HR| / width
+        ``yi`` (ln HR), ``vi``, ``measure`` ("HR"), ``ci_asymmetry`` (absolute midpoint - ln HR, over the width
         on the log scale) and ``ci_asymmetric`` (``ci_asymmetry > check_tol``).
 
     Notes

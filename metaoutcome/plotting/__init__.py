@@ -19,6 +19,7 @@ Function                  Figure
                           moderator, fitted line, confidence and prediction bands
 ``loo_forest``            forest plot of a leave-one-out analysis ("Omitting ...")
 ``cumulative_forest``     forest plot of a cumulative meta-analysis ("+ ...")
+``gosh_plot``             GOSH plot: I^2 against the pooled estimate for every subset
 ``savefig``               save deterministically (no timestamps in PDF/SVG)
 ``plot_style``            the fixed rcParams the figures use
 ========================  =============================================================
@@ -31,6 +32,7 @@ from .bubble import bubble
 from .diagnostics import baujat, labbe, radial
 from .forest import forest, forest_plot
 from .funnel import funnel
+from .gosh import gosh_plot
 from .sensitivity import cumulative_forest, loo_forest
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "bubble",
     "loo_forest",
     "cumulative_forest",
+    "gosh_plot",
     "savefig",
     "plot_style",
     "Layout",
