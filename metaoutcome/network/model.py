@@ -54,8 +54,11 @@ def design_matrix(data: NetworkData) -> FloatArray:
 
 def heterogeneity_structure(data: NetworkData) -> FloatArray:
     """:math:`S`: 1 on the diagonal, 1/2 between contrasts of one trial, 0 elsewhere."""
-    same = data.study[:, None] == data.study[None, :]
-    S = 0.5 * same.astype(float)
+    m = len(data.study)
+    S = np.zeros((m, m))
+    bounds = np.flatnonzero(np.diff(data.study)) + 1  # trials' contrasts are contiguous
+    for lo, hi in zip(np.concatenate([[0], bounds]), np.concatenate([bounds, [m]])):
+        S[lo:hi, lo:hi] = 0.5
     S[np.diag_indices_from(S)] = 1.0
     return S
 

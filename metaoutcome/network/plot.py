@@ -49,10 +49,12 @@ def _wrap(t: str, width: int = 14) -> str:
 def _log_ticks(ax: Axes, lo: float, hi: float) -> None:
     from matplotlib.ticker import FixedLocator, NullLocator
 
-    cands = [0.05, 0.1, 0.2, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0, 10.0, 20.0]
-    ticks = [c for c in cands if lo <= c <= hi] or [1.0]
-    if len(ticks) > 6:
-        ticks = [c for c in ticks if c in (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0)]
+    coarse = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0]
+    fine = sorted(coarse + [0.4, 0.6, 0.8, 0.9, 1.2])
+    ticks = [c for c in coarse if lo <= c <= hi]
+    if len(ticks) < 3:
+        ticks = [c for c in fine if lo <= c <= hi] or [1.0]
+    ax.set_xlim(lo / 1.08, hi * 1.08)
     ax.xaxis.set_major_locator(FixedLocator(ticks))
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xticklabels([f"{t:g}" for t in ticks])
@@ -122,7 +124,7 @@ def network_graph(result: NetworkResult, *, ax: Axes | None = None, order: list[
             size = 80 + 900 * (v / big) if np.isfinite(v) else 200
             ax.scatter([pos[t][0]], [pos[t][1]], s=size, color=kwargs["node_color"], zorder=2, edgecolors="white")
             a = ang[t]
-            lab = _wrap(t, 18) + (f"\n(n = {int(v):,})" if np.isfinite(v) else "")
+            lab = _wrap(t, 18) + (f"\n(n = {int(v):,})" if np.isfinite(v) else "\n(n not reported)")
             c, s_ = math.cos(a), math.sin(a)
             ha = "left" if c > 0.3 else "right" if c < -0.3 else "center"
             va = "bottom" if s_ > 0.3 else "top" if s_ < -0.3 else "center"
@@ -131,8 +133,8 @@ def network_graph(result: NetworkResult, *, ax: Axes | None = None, order: list[
         ax.set_ylim(-1.65, 1.5)
         ax.set_aspect("equal")
         ax.axis("off")
-        note = "node area: patients randomised; edge width and number: trials" if known else \
-            "edge width and number: trials"
+        note = "node area: patients randomised (fixed size where a trial did not report n); edge width and " \
+            "number: trials" if known else "edge width and number: trials"
         ax.text(0.0, -1.62, note, ha="center", va="bottom", fontsize=7, color="#555555")
     return ax
 
@@ -192,7 +194,10 @@ def network_forest(result: NetworkResult, *, reference: str | None = None, ax: A
             ax.axvline(m.null, color="#888888", lw=0.8, ls="--", zorder=0)
         if m.axis == "log":
             ax.set_xscale("log")
-            _log_ticks(ax, float(np.nanmin(lo)) if n else 0.5, float(np.nanmax(hi)) if n else 2.0)
+            lim = [float(np.nanmin(lo)) if n else 0.5, float(np.nanmax(hi)) if n else 2.0]
+            if m.null is not None:
+                lim = [min(lim[0], m.null), max(lim[1], m.null)]
+            _log_ticks(ax, lim[0], lim[1])
         ax.set_yticks(y)
         ax.set_yticklabels([_label(t) + (" *" if e == "indirect" else "") for t, e in zip(eff["treatment"], eff["evidence"])],
                            fontsize=fontsize)
@@ -216,10 +221,8 @@ def network_forest(result: NetworkResult, *, reference: str | None = None, ax: A
         foot.append(f"Network meta-analysis ({model[result.method]} = {result.tau2:.3g})"
                     if result.method != "CE" else "Network meta-analysis (common effect)")
         if favours is not None:
-            ax.text(0.25, -0.30 - 0.03 * (4 / max(n, 1)), favours[0], transform=ax.transAxes, ha="center",
-                    va="top", fontsize=7)
-            ax.text(0.75, -0.30 - 0.03 * (4 / max(n, 1)), favours[1], transform=ax.transAxes, ha="center",
-                    va="top", fontsize=7)
+            ax.set_xlabel(f"{m.axis_label} vs {ref} ({result.level:g}% CI)\n"
+                          f"<- {favours[0]}          {favours[1]} ->", fontsize=fontsize)
         ax.set_title("; ".join(foot), fontsize=7, loc="left", color="#444444")
     return ax
 
