@@ -26,6 +26,10 @@
 #   eval.max = 1000) (rel.tol 1e-12 or below makes nlminb report non-convergence on senn2013;
 #   iteration caps raised from 150/200). Stored: coefficients, SEs, CIs, full vcov, tau^2,
 #   QE (= Cochran's Q of the common-effect model) and its df, and the REML log-likelihood.
+# * nlminb's stopping rule still leaves REML tau^2 up to ~5e-6 (relative) short of the maximum
+#   (dong2013), so the reference "reml" is the maximum of metafor's own REML log-likelihood found
+#   by optimize(tol = 1e-14) over tau^2, refitted at that tau^2; the nlminb fit is "reml_nlminb"
+#   (compared at 1e-4).
 suppressPackageStartupMessages({
   library(metafor)
   library(metadat)
