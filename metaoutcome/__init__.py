@@ -34,6 +34,7 @@ _LAZY_MODULES = {
     "small_study": "metaoutcome.small_study",
     "gosh": "metaoutcome.gosh",
     "batch": "metaoutcome.batch",
+    "network": "metaoutcome.network",
 }
 _LAZY_ATTRS = {
     "pool": ("metaoutcome.pooling", "pool"),
@@ -57,6 +58,7 @@ _LAZY_ATTRS = {
     "get_measure": ("metaoutcome.measures", "get_measure"),
     "load_dataset": ("metaoutcome.datasets", "load_dataset"),
     "validate_files": ("metaoutcome.validation", "validate_files"),
+    "network_meta": ("metaoutcome.network", "network_meta"),
 }
 
 __all__ = ["__version__", *_LAZY_MODULES, *_LAZY_ATTRS]

@@ -1,0 +1,144 @@
+"""Network meta-analyses of the two review questions: which drug is best?
+
+1. Previously treated advanced NSCLC: PD-1/PD-L1 monotherapy (nivolumab, pembrolizumab 2 and
+   10 mg/kg, atezolizumab, avelumab, sintilimab, ...) against docetaxel, OS and PFS hazard ratios.
+   KEYNOTE-010 is one three-arm trial: its two doses against one docetaxel arm enter as two
+   contrasts correlated through the shared control (the correlation the toolkit uses for combining
+   them, :func:`metaoutcome.effects.shared_control_correlation`), not as two trials.
+2. Advanced HCC after first-line therapy: regorafenib, cabozantinib, ramucirumab and
+   pembrolizumab against placebo (placebo-controlled phase 3 trials), OS and PFS hazard ratios.
+
+Both networks are stars (every drug against one comparator): drug-versus-drug comparisons are
+purely indirect (Bucher's adjusted indirect comparison) and inconsistency cannot be assessed.
+Random effects with tau^2 by REML (metafor ``rma.mv``; the generalised DerSimonian-Laird value
+netmeta uses is reported beside it). Figures for OS only (network graph, forest against the
+comparator, league table); tables for OS and PFS.
+
+Run with ``metaoutcome reproduce`` or ``python -m metaoutcome._analyses.networks DIR``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+
+import metaoutcome as mo
+from metaoutcome import effects
+from metaoutcome.network import (
+    RANKING_CAUTION,
+    NetworkResult,
+    decomposition,
+    league_plot,
+    network_forest,
+    network_from_contrasts,
+    network_graph,
+    network_meta,
+    pscores,
+    sucra,
+)
+from metaoutcome.reproduce import AnalysisOutput
+
+from ._common import fmt_ci, one_population, run_standalone
+
+TITLE = "Network meta-analyses: PD-1/PD-L1 drugs vs docetaxel (NSCLC) and second-line drugs vs placebo (HCC)"
+
+METHOD = "REML"
+
+QUESTIONS = {
+    "nsclc": dict(cancer="NSCLC", comparator="docetaxel", label="Previously treated NSCLC",
+                  keep=lambda hr: (hr["experimental_class"] == "PD-(L)1 monotherapy") & (hr["control_class"] == "chemotherapy")),
+    "hcc": dict(cancer="HCC", comparator="placebo", label="HCC after first-line therapy",
+                keep=lambda hr: (hr["control_class"] == "placebo") & (hr["phase"] == "3")),
+}
+
+
+def _contrasts(cancer: str, endpoint: str, keep) -> tuple[pd.DataFrame, pd.DataFrame]:  # type: ignore[no-untyped-def]
+    hr = mo.load_dataset("hazard_ratios", cancer=cancer, endpoint=endpoint, with_trials=True)
+    hr = hr[keep(hr)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", effects.ExclusionWarning)
+        es = effects.from_hazard_ratios(hr).reset_index(drop=True)
+    es = one_population(es, ["trial_id", "experimental_arm", "endpoint"])
+    used = es[es["yi"].notna()].reset_index(drop=True)
+    excluded = es.loc[es["yi"].isna(), ["row_id", "short_name", "experimental_arm", "population", "printed",
+                                         "exclusion_reason"]].reset_index(drop=True)
+    return used, excluded
+
+
+def _fit(used: pd.DataFrame, comparator: str) -> NetworkResult:
+    net = network_from_contrasts(used, study="short_name", treat1="experimental_arm", treat2="control_arm",
+                                 n1="n_experimental", n2="n_control", measure="HR")
+    return network_meta(net, method=METHOD, reference=comparator, small_values="desirable")
+
+
+def _rankings(res: NetworkResult) -> pd.DataFrame:
+    ps = pscores(res)
+    sc = sucra(res, nsim=10000)
+    out = ps.merge(sc[["treatment", "sucra", "mean_rank", "p_rank_1"]], on="treatment")
+    return out.sort_values("pscore", ascending=False, kind="mergesort").reset_index(drop=True)
+
+
+def run(out: AnalysisOutput) -> None:
+    text, methods_trials = [], []
+    for key, q in QUESTIONS.items():
+        for endpoint in ("OS", "PFS"):
+            used, excluded = _contrasts(q["cancer"], endpoint, q["keep"])
+            tag = f"{key}_{endpoint.lower()}"
+            drugs = sorted(set(used["experimental_arm"]))
+            if len(drugs) < 2:
+                text.append(f"{q['label']}, {endpoint}: fewer than two drugs with a usable hazard ratio; no network.")
+                continue
+            res = _fit(used, q["comparator"])
+            res_dl = network_meta(res.data, method="DL", reference=q["comparator"])
+            caption = f"{q['label']}, {endpoint}"
+            if endpoint == "OS":
+                out.figure(f"network_graph_{tag}", network_graph(res).figure,
+                           f"{caption}: network of trials (edge: trials comparing the two; node: patients)")
+                out.figure(f"network_forest_{tag}", network_forest(
+                    res, favours=("Favours drug", f"Favours {q['comparator']}")).figure,
+                    f"{caption}: every drug vs {q['comparator']} (network meta-analysis, random effects)")
+                out.figure(f"league_{tag}", league_plot(res).figure,
+                           f"{caption}: league table of hazard ratios (lower left: network; upper right: direct)")
+            out.table(f"league_{tag}", res.league(), f"{caption}: all pairwise hazard ratios (full precision)")
+            out.table(f"league_table_{tag}", res.league_table().reset_index(names="row"),
+                      f"{caption}: league table (HR, 95% CI; lower left network column vs row, upper right direct row vs column)")
+            out.table(f"effects_{tag}", res.effects(), f"{caption}: every drug vs {q['comparator']}")
+            ranks = _rankings(res)
+            out.table(f"rankings_{tag}", ranks, f"{caption}: P-scores and SUCRA (lower HR better). {RANKING_CAUTION}")
+            dec = decomposition(res)
+            out.table(f"heterogeneity_{tag}", dec.table(),
+                      f"{caption}: Q total / within designs / between designs (design-by-treatment interaction)")
+            if len(excluded):
+                out.table(f"excluded_{tag}", excluded, f"{caption}: hazard-ratio rows not used, with the reason")
+            eff = res.effects()
+            best = ranks.iloc[0]
+            n_ind = int((res.evidence()["evidence"] == "indirect").sum())
+            parts = [f"{caption}: {res.data.n_studies} trials, {len(res.treatments)} treatments "
+                     f"(tau^2 REML {res.tau2:.3g}, generalised DL {res_dl.tau2:.3g})."]
+            parts += [f"{r.treatment.replace('_', ' ')} vs {q['comparator']}: HR "
+                      f"{fmt_ci(r.estimate_natural, r.ci_low_natural, r.ci_high_natural)}." for r in eff.itertuples()]
+            parts.append(f"{n_ind} drug-versus-drug comparison{'s are' if n_ind > 1 else ' is'} purely indirect "
+                         "(no trial compared them)." if n_ind else "")
+            parts.append("Inconsistency between designs: " + (
+                f"Q = {dec.q_between:.2f} on {dec.between_df} df." if dec.between_estimable else
+                "not estimable (a star network: no closed loop)."))
+            parts.append(f"Highest P-score: {best.treatment.replace('_', ' ')} ({best.pscore:.2f}); "
+                         "rankings summarise uncertainty badly, read them with the league table's CIs.")
+            text.append(" ".join(p for p in parts if p))
+            methods_trials.append(f"{caption}: " + ", ".join(sorted(set(used["short_name"]))))
+    out.text("Methods", (
+        "Hazard ratios were converted to ln HR with the SE from the printed CI (at its printed level) or from the "
+        "printed p-value, one population per comparison (the whole population where reported), superseded analyses "
+        "left out. Each question was analysed as a network with the contrast-based consistency model, random effects "
+        "with a common heterogeneity variance estimated by REML (equal to metafor's rma.mv with correlation 1/2 "
+        "between contrasts of a multi-arm trial); the generalised DerSimonian-Laird estimate (netmeta's default) is "
+        "reported beside it. KEYNOTE-010's two pembrolizumab doses share one docetaxel arm: they enter as one trial "
+        "with two contrasts correlated through the shared control (rho from the arm sizes). Treatments were ranked "
+        "by P-score (netmeta) and SUCRA (10,000 draws, fixed seed). " + RANKING_CAUTION + " Trials: "
+        + "; ".join(methods_trials) + f". Software: metaoutcome {mo.__version__}."))
+    out.text("Results", " ".join(text))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run_standalone(__name__, run, TITLE)

@@ -1,0 +1,74 @@
+"""The bundled network analyses (analyses/networks.py), run as `metaoutcome reproduce --only networks`."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import metaoutcome as mo
+from metaoutcome import effects
+from metaoutcome.network import RANKING_CAUTION
+from metaoutcome.reproduce import run_all
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("networks")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = run_all(out, only=["networks"], progress=lambda s: None, jobs=1)
+    assert res.ok, res.failures
+    return out / "networks"
+
+
+@pytest.mark.parametrize("name", [
+    "figures/network_graph_nsclc_os.png", "figures/network_forest_nsclc_os.pdf", "figures/league_nsclc_os.png",
+    "figures/network_graph_hcc_os.png", "figures/network_forest_hcc_os.png", "figures/league_hcc_os.pdf",
+    "tables/league_nsclc_os.csv", "tables/league_table_nsclc_os.md", "tables/rankings_nsclc_os.csv",
+    "tables/league_hcc_os.csv", "tables/rankings_hcc_pfs.csv", "tables/league_nsclc_pfs.csv",
+    "tables/heterogeneity_hcc_os.csv",
+])
+def test_outputs_written(folder: Path, name: str) -> None:
+    assert (folder / name).stat().st_size > 0
+
+
+def test_report_text_says_indirect_not_estimable_and_cautions(folder: Path) -> None:
+    text = (folder / "networks.md").read_text()
+    assert "purely indirect" in text and "not estimable" in text
+    assert RANKING_CAUTION in text
+    assert "KEYNOTE-010" in text
+
+
+def _se(row: pd.Series) -> tuple[float, float]:
+    return float(row["yi"]), math.sqrt(float(row["vi"]))
+
+
+def test_hcc_regorafenib_vs_cabozantinib_is_bucher(folder: Path) -> None:
+    """A star with tau^2 = 0 (HCC OS: the two pembrolizumab trials agree): the network estimate of
+    two drugs is Bucher's indirect comparison of their placebo-controlled trials."""
+    league = pd.read_csv(folder / "tables" / "league_hcc_os.csv")
+    row = league[(league["treat1"] == "cabozantinib") & (league["treat2"] == "regorafenib")].iloc[0]
+    hr = mo.load_dataset("hazard_ratios", trial=["resorce", "celestial"], endpoint="OS")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        es = effects.from_hazard_ratios(hr).set_index("trial_id")
+    (yc, sc), (yr, sr) = _se(es.loc["celestial"]), _se(es.loc["resorce"])
+    eff = pd.read_csv(folder / "tables" / "effects_hcc_os.csv")
+    assert set(eff["treatment"]) == {"cabozantinib", "pembrolizumab", "ramucirumab", "regorafenib"}
+    assert row["evidence"] == "indirect"
+    assert row["estimate"] == pytest.approx(yc - yr, rel=1e-9)
+    assert row["se"] == pytest.approx(math.sqrt(sc**2 + sr**2), rel=1e-9)
+
+
+def test_keynote_010_is_one_three_arm_trial(folder: Path) -> None:
+    league = pd.read_csv(folder / "tables" / "league_nsclc_os.csv")
+    doses = league[league["treat1"].str.startswith("pembrolizumab") & league["treat2"].str.startswith("pembrolizumab")]
+    assert len(doses) == 1 and doses["evidence"].iloc[0] == "direct" and doses["n_studies"].iloc[0] == 1
+    eff = pd.read_csv(folder / "tables" / "effects_nsclc_os.csv").set_index("treatment")
+    # each dose against docetaxel rests on KEYNOTE-010 alone: its own printed HR
+    assert eff.loc["pembrolizumab_10mgkg", "estimate_natural"] == pytest.approx(0.61, rel=1e-9)
+    assert eff.loc["pembrolizumab_2mgkg", "estimate_natural"] == pytest.approx(0.71, rel=1e-9)
