@@ -72,6 +72,7 @@ if TYPE_CHECKING:  # the same names, seen statically by type checkers and editor
         glmm as glmm,
         gosh as gosh,
         measures as measures,
+        network as network,
         plotting as plotting,
         pooling as pooling,
         regression as regression,
@@ -85,6 +86,7 @@ if TYPE_CHECKING:  # the same names, seen statically by type checkers and editor
     from .diagnostics import cumulative as cumulative, influence as influence, leave_one_out as leave_one_out
     from .glmm import pool_glmm as pool_glmm
     from .measures import get_measure as get_measure
+    from .network import network_meta as network_meta
     from .plotting import (
         bubble as bubble,
         cumulative_forest as cumulative_forest,

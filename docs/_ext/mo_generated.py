@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-SUBPACKAGES = ("effects", "plotting")
+SUBPACKAGES = ("effects", "plotting", "network")
 
 
 def _kind(obj: Any) -> str:
