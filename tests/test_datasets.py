@@ -82,3 +82,25 @@ def test_every_table_row_names_its_source() -> None:
         assert frame["locator"].notna().all(), name
         derived = frame["status"] == "derived"
         assert frame.loc[derived, "derivation"].notna().all(), name
+
+
+def test_every_source_has_a_declared_source_type() -> None:
+    sources = datasets.load_dataset("sources")
+    allowed = set(package_tables()["sources"].field("source_type").enum or ())
+    assert {"peer_reviewed_article", "secondary_report", "seed_document"} <= allowed
+    assert sources["source_type"].notna().all()
+    assert set(sources["source_type"]) <= allowed
+
+
+def test_source_type_filter() -> None:
+    news = datasets.load_dataset("hazard_ratios", source_type="secondary_report")
+    sources = datasets.load_dataset("sources").set_index("source_id")["source_type"]
+    assert not news.empty and set(sources[news["source_id"]]) == {"secondary_report"}
+    both = datasets.load_dataset("medians", source_type=["peer_reviewed_article", "seed_document"])
+    assert set(sources[both["source_id"]]) <= {"peer_reviewed_article", "seed_document"}
+    everything = datasets.load_dataset("medians")
+    assert len(both) < len(everything)
+    with pytest.raises(ValueError, match=r"source_type='news' is not one of the allowed values"):
+        datasets.load_dataset("medians", source_type="news")
+    with pytest.raises(ValueError, match=r"source_type= does not apply to table 'trials'"):
+        datasets.load_dataset("trials", source_type="seed_document")
