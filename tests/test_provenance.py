@@ -111,14 +111,18 @@ def test_source_policy_never_supersedes_by_a_lower_source(tmp_path) -> None:  # 
 
     # an article row superseded by a news-report row is refused
     def edit(text: str) -> str:
-        lines = text.splitlines(keepends=True)
-        out = []
-        for line in lines:
-            if line.startswith("oak_os_hr_itt,"):
-                assert line.endswith(",\n")  # superseded_by, the last column, is empty
-                line = line[:-1] + "javelin_lung_200_os_hr_all\n"
-            out.append(line)
-        return "".join(out)
+        import csv
+        import io
+
+        rows = list(csv.reader(io.StringIO(text)))
+        col = rows[0].index("superseded_by")
+        for row in rows[1:]:
+            if row[0] == "oak_os_hr_itt":
+                assert row[col] == ""
+                row[col] = "javelin_lung_200_os_hr_all"
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(rows)
+        return out.getvalue()
 
     paths = _copy_tables(tmp_path, edit_hr=edit)
     report = validate_files(paths)
