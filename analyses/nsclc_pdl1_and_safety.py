@@ -10,7 +10,11 @@
    between-trial differences (drug, assay, control arm, populations) into the PD-L1 contrast.
 3. Grade >= 3 treatment-related adverse events (``TRAE_G3PLUS``; ``TRAE_G34`` where only grades
    3-4 are printed) as risk ratios, Mantel-Haenszel (metafor ``rma.mh``), over the randomized
-   trials that print events/n in both arms; the other randomized trials are listed with the reason.
+   trials with events/n in both arms; the other randomized trials are listed with the reason.
+   Pooled separately by review question: NSCLC trials (control arm docetaxel) and HCC trials
+   (control arm placebo). A risk ratio against a cytotoxic control and one against placebo answer
+   different questions (how much toxicity is avoided by replacing docetaxel, how much is added to
+   best supportive care) and sit on opposite sides of 1, so one pooled ratio would describe neither.
 4. How many of the pooled values, and of all poolable rows of the bundled data, come from each
    source type (``sources.source_type``).
 
@@ -28,13 +32,32 @@ import pandas as pd
 from scipy import stats
 
 import metaoutcome as mo
+from metaoutcome.pooling import PoolResult
 from metaoutcome.reproduce import AnalysisOutput
 
 from ._common import run_standalone
 
-TITLE = "NSCLC PD-(L)1 vs docetaxel: within-trial PD-L1 interaction, grade >= 3 TRAEs (Mantel-Haenszel), source types"
+TITLE = ("NSCLC PD-(L)1 vs docetaxel: within-trial PD-L1 interaction; grade >= 3 TRAEs (Mantel-Haenszel, NSCLC and HCC "
+         "pooled separately); source types")
 
 CUTOFF = "1%"  # one complementary pair per trial: PD-L1 >= 1% vs < 1%
+
+GRADES = {"TRAE_G3PLUS": "grade >= 3 (3-5)", "TRAE_G34": "grade 3-4"}
+
+# control arm of each review question: the safety risk ratios are pooled within a question, never across
+SAFETY_STRATA = (("NSCLC", "docetaxel control"), ("HCC", "placebo control"))
+
+
+def pool_safety(saf: pd.DataFrame) -> tuple[PoolResult | None, pd.DataFrame]:
+    """Mantel-Haenszel risk ratio over the rows of ``saf`` with events/n in both arms."""
+    usable = saf[saf["usable"]] if not saf.empty else saf
+    if not len(usable):
+        return None, usable
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = mo.pool_mh(usable["ai"].to_numpy(float), ci=usable["ci"].to_numpy(float), n1i=usable["n1i"].to_numpy(float),
+                         n2i=usable["n2i"].to_numpy(float), measure="RR", labels=list(usable["trial_id"]))
+    return res, usable
 
 
 def _log_se(row: pd.Series) -> float:
@@ -98,9 +121,9 @@ def naive_subgroup_pools(hr: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(res_rows), pd.concat(used) if used else os_
 
 
-def safety_tables(props: pd.DataFrame, trials: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Randomized NSCLC trials' grade >= 3 TRAE rows, the experimental and control arms side by side."""
-    randomized = trials[(trials["cancer"] == "NSCLC") & (trials["design"] == "randomized")]["trial_id"]
+def safety_tables(props: pd.DataFrame, trials: pd.DataFrame, cancer: str = "NSCLC") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Randomized trials' grade >= 3 TRAE rows (one cancer), the experimental and control arms side by side."""
+    randomized = trials[(trials["cancer"] == cancer) & (trials["design"] == "randomized")]["trial_id"]
     saf = props[props["outcome"].isin(["TRAE_G3PLUS", "TRAE_G34"]) & props["trial_id"].isin(randomized)
                 & props["superseded_by"].isna() & props["exclude_reason"].isna()]
     rows, why = [], []
@@ -110,13 +133,15 @@ def safety_tables(props: pd.DataFrame, trials: pd.DataFrame) -> tuple[pd.DataFra
         if len(ctrl) == 1 and len(expe) == 1:
             e, c = expe.iloc[0], ctrl.iloc[0]
             ok = all(pd.notna(v) for v in (e["events"], e["n"], c["events"], c["n"]))
-            rows.append(dict(trial_id=tid, outcome=e["outcome"], arm=e["arm"], ai=e["events"], n1i=e["n"],
+            rows.append(dict(cancer=cancer, trial_id=tid, outcome=e["outcome"], grades=GRADES[str(e["outcome"])],
+                             arm=e["arm"], ai=e["events"], n1i=e["n"],
                              control=c["arm"], ci=c["events"], n2i=c["n"], pct_experimental=e["percent"],
                              pct_control=c["percent"], usable=ok,
+                             derived=bool((e["status"] == "derived") or (c["status"] == "derived")),
                              reason="" if ok else "events/n not printed in both arms (percentages only)",
                              source_type_experimental=e["source_type"], source_type_control=c["source_type"]))
         else:
-            why.append(dict(trial_id=tid, reason="not one experimental and one control arm row"))
+            why.append(dict(cancer=cancer, trial_id=tid, reason="not one experimental and one control arm row"))
     return pd.DataFrame(rows), pd.DataFrame(why)
 
 
@@ -141,7 +166,10 @@ def run(out: AnalysisOutput) -> None:
         "separately across trials (REML) and compared; that comparison is confounded by everything else that differs "
         "between trials (drug, PD-L1 assay and scoring, control-arm outcomes, populations), which is why the "
         "within-trial estimate is the one to interpret. Grade >= 3 treatment-related AEs were pooled as risk ratios "
-        "by Mantel-Haenszel over randomized trials printing events/n in both arms. Rows flagged exclude_reason are "
+        "by Mantel-Haenszel over randomized trials with events/n in both arms (printed, or derived where the "
+        "derivation is unique; see the derivation column of the data), separately for the NSCLC trials (docetaxel "
+        "control) and the HCC trials (placebo control): a ratio against a cytotoxic control and one against placebo "
+        "answer different questions and are not combined. Rows flagged exclude_reason are "
         "used only here (PD-L1 subgroups), never in whole-population pooling."))
     out.table("pdl1_within_trial_interactions", inter, "Within-trial PD-L1 interaction (ratio of OS HRs, PD-L1 >= 1% / < 1%)")
     ratio_txt = (f"{math.exp(fe.estimate):.2f} (95% CI {math.exp(fe.ci_low):.2f} to {math.exp(fe.ci_high):.2f}), "
@@ -157,21 +185,26 @@ def run(out: AnalysisOutput) -> None:
         naive_txt = "not estimable (a side has no subgroup HR with a CI)"
     out.table("pdl1_naive_subgroup_pools", naive, "Naive comparison: PD-L1 subgroup OS HRs pooled separately across trials")
 
-    # 3. safety
-    props = mo.load_dataset("proportions", cancer="NSCLC")
-    props["source_type"] = props["source_id"].map(types)
-    saf, saf_other = safety_tables(props, trials)
-    usable = saf[saf["usable"]] if not saf.empty else saf
-    if len(usable):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            mh = mo.pool_mh(usable["ai"].to_numpy(float), ci=usable["ci"].to_numpy(float), n1i=usable["n1i"].to_numpy(float),
-                            n2i=usable["n2i"].to_numpy(float), measure="RR", labels=list(usable["trial_id"]))
-        mh_txt = (f"{math.exp(mh.estimate):.2f} (95% CI {math.exp(mh.ci_low):.2f} to {math.exp(mh.ci_high):.2f}), "
-                  f"k = {mh.k} ({', '.join(usable['trial_id'])})")
-    else:
-        mh_txt = "not estimable (no trial prints events/n in both arms)"
-    out.table("trae_grade3plus_by_trial", saf, "Grade >= 3 treatment-related AEs in randomized NSCLC trials, both arms")
+    # 3. safety, one pool per review question (control arm)
+    saf_parts, mh_txts, used_parts = [], [], []
+    for cancer, control in SAFETY_STRATA:
+        props = mo.load_dataset("proportions", cancer=cancer)
+        props["source_type"] = props["source_id"].map(types)
+        saf_c, why_c = safety_tables(props, trials, cancer)
+        res, used_c = pool_safety(saf_c)
+        saf_parts += [saf_c, why_c.assign(usable=False)]
+        used_parts.append(used_c)
+        if res is None:
+            mh_txts.append(f"{cancer} ({control}): not estimable (no trial with events/n in both arms)")
+            continue
+        trials_txt = ", ".join(f"{r.trial_id} [{r.grades}{', derived counts' if r.derived else ''}]"
+                               for r in used_c.itertuples())
+        mh_txts.append(f"{cancer} ({control}): {math.exp(res.estimate):.2f} (95% CI {math.exp(res.ci_low):.2f} to "
+                       f"{math.exp(res.ci_high):.2f}), k = {res.k} ({trials_txt})")
+    saf = pd.concat(saf_parts, ignore_index=True)
+    usable = pd.concat(used_parts, ignore_index=True)
+    mh_txt = "; ".join(mh_txts)
+    out.table("trae_grade3plus_by_trial", saf, "Grade >= 3 treatment-related AEs in randomized trials, both arms (NSCLC and HCC)")
 
     # 4. source types of the pooled values and of every poolable bundled row
     pooled_types = pd.concat([
@@ -196,8 +229,10 @@ def run(out: AnalysisOutput) -> None:
         + "; ".join(f"{r.trial_id} {r.ratio:.2f} (SE of log ratio from {r.se_from})" for r in inter.itertuples())
         + f". A ratio below 1 means more benefit in PD-L1-positive patients. Naive across-trial comparison of pooled "
         f"subgroups: {naive_txt}; it is shown only to be set aside (between-trial confounding). "
-        f"Grade >= 3 treatment-related AEs, risk ratio experimental vs control (Mantel-Haenszel): {mh_txt}; the "
-        f"other randomized trials print percentages without per-arm denominators and are listed with that reason. "
+        f"Grade >= 3 treatment-related AEs, risk ratio experimental vs control (Mantel-Haenszel), pooled separately by "
+        f"control arm: {mh_txt}. Grade 3-4 rows (grade 5 not counted) are pooled with grade >= 3 rows and each trial's "
+        f"grade range is listed; the other randomized trials print percentages without per-arm denominators and are "
+        f"listed with that reason. "
         f"Pooled values by source type: {line}."))
 
 

@@ -39,17 +39,51 @@ def test_checkmate_057_interaction_se_from_the_printed_p() -> None:
     assert list(inter.index).count("checkmate_057") == 1
 
 
-def test_trae_mantel_haenszel_single_table_is_the_katz_risk_ratio() -> None:
-    saf, _ = analysis.safety_tables(mo.load_dataset("proportions", cancer="NSCLC").assign(source_type=""),
-                                    mo.load_dataset("trials"))
+def test_trae_mantel_haenszel_by_hand_nsclc_and_hcc_pooled_separately() -> None:
+    trials = mo.load_dataset("trials")
+    saf, _ = analysis.safety_tables(mo.load_dataset("proportions", cancer="NSCLC").assign(source_type=""), trials, "NSCLC")
     usable = saf[saf["usable"]]
-    assert list(usable["trial_id"]) == ["checkmate_017"]
-    a, n1, c, n2 = (float(usable[k].iloc[0]) for k in ("ai", "n1i", "ci", "n2i"))
-    assert (a, n1, c, n2) == (9, 131, 71, 129)
-    res = mo.pool_mh(np.array([a]), ci=np.array([c]), n1i=np.array([n1]), n2i=np.array([n2]), measure="RR")
-    # one table: the MH estimate is the table's RR and its variance 1/a - 1/n1 + 1/c - 1/n2
-    assert_allclose(res.estimate, math.log((a / n1) / (c / n2)), rtol=1e-12)
-    assert_allclose(res.se, math.sqrt(1 / a - 1 / n1 + 1 / c - 1 / n2), rtol=1e-9)
+    assert list(usable["trial_id"]) == ["checkmate_017", "orient_3"]
+    assert list(usable["grades"]) == ["grade 3-4", "grade >= 3 (3-5)"]
+    t = usable[["ai", "n1i", "ci", "n2i"]].to_numpy(float)
+    assert t.tolist() == [[9, 131, 71, 129], [26, 144, 47, 130]]
+    a, n1, c, n2 = t.T
+    n = n1 + n2
+    # Mantel-Haenszel risk ratio and the Greenland-Robins variance of its log, written out
+    r, s = a * n2 / n, c * n1 / n
+    rr = r.sum() / s.sum()
+    var = ((n1 * n2 * (a + c) - a * c * n) / n**2).sum() / (r.sum() * s.sum())
+    res, _ = analysis.pool_safety(saf)
+    assert res is not None and res.k == 2
+    assert_allclose([res.estimate, res.se], [math.log(rr), math.sqrt(var)], rtol=1e-12)
+
+    hcc, _ = analysis.safety_tables(mo.load_dataset("proportions", cancer="HCC").assign(source_type=""), trials, "HCC")
+    hres, hused = analysis.pool_safety(hcc)
+    assert list(hused["trial_id"]) == ["keynote_240"] and list(hused["control"]) == ["placebo"]
+    assert hres is not None
+    # one table: the MH estimate is the table's RR and its variance 1/a - 1/n1 + 1/c - 1/n2 (52/279 vs 10/134)
+    assert_allclose(hres.estimate, math.log((52 / 279) / (10 / 134)), rtol=1e-12)
+    assert_allclose(hres.se, math.sqrt(1 / 52 - 1 / 279 + 1 / 10 - 1 / 134), rtol=1e-9)
+
+
+def _n_reproducing(percents: list[float], n_max: int) -> list[int]:
+    """Every n <= n_max for which each printed one-decimal percentage is some count / n."""
+    return [n for n in range(1, n_max + 1)
+            if all(any(round(100 * k / n, 1) == p for k in range(n + 1)) for p in percents)]
+
+
+def test_derived_safety_denominators_are_unique() -> None:
+    props = mo.load_dataset("proportions").set_index("row_id")
+    # ORIENT-3 (AACR CT041): docetaxel 83.1% any-grade TRAEs, 36.2% grade >= 3, alopecia 34.6%; safety set 274
+    assert _n_reproducing([83.1, 36.2, 34.6], 145) == [130]
+    assert _n_reproducing([84.7, 18.1], 145) == [72, 144] and 274 - 130 == 144
+    assert (props.loc["orient_3_docetaxel_trae_g3plus", ["events", "n"]].tolist() == [47, 130])
+    assert (props.loc["orient_3_sintilimab_trae_g3plus", ["events", "n"]].tolist() == [26, 144])
+    # KEYNOTE-240: printed counts 147 (52.7%) and 52 (18.6%); 62 (46.3%) and 10 (7.5%)
+    assert [n for n in range(52, 401) if round(100 * 147 / n, 1) == 52.7 and round(100 * 52 / n, 1) == 18.6] == [279]
+    assert [n for n in range(62, 401) if round(100 * 62 / n, 1) == 46.3 and round(100 * 10 / n, 1) == 7.5] == [134]
+    assert props.loc["keynote_240_pembrolizumab_trae_g3plus", "n"] == 279
+    assert props.loc["keynote_240_placebo_trae_g3plus", "n"] == 134
 
 
 def test_run_writes_its_tables(tmp_path) -> None:  # type: ignore[no-untyped-def]
