@@ -59,11 +59,16 @@ def test_trae_mantel_haenszel_by_hand_nsclc_and_hcc_pooled_separately() -> None:
 
     hcc, _ = analysis.safety_tables(mo.load_dataset("proportions", cancer="HCC").assign(source_type=""), trials, "HCC")
     hres, hused = analysis.pool_safety(hcc)
-    assert list(hused["trial_id"]) == ["keynote_240"] and list(hused["control"]) == ["placebo"]
-    assert hres is not None
-    # one table: the MH estimate is the table's RR and its variance 1/a - 1/n1 + 1/c - 1/n2 (52/279 vs 10/134)
-    assert_allclose(hres.estimate, math.log((52 / 279) / (10 / 134)), rtol=1e-12)
-    assert_allclose(hres.se, math.sqrt(1 / 52 - 1 / 279 + 1 / 10 - 1 / 134), rtol=1e-9)
+    assert list(hused["trial_id"]) == ["keynote_240", "keynote_394"] and set(hused["control"]) == {"placebo"}
+    assert hused[["ai", "n1i", "ci", "n2i"]].to_numpy(float).tolist() == [[52, 279, 10, 134], [43, 299, 9, 153]]
+    assert hres is not None and hres.k == 2
+    a, n1, c, n2 = hused[["ai", "n1i", "ci", "n2i"]].to_numpy(float).T
+    n = n1 + n2
+    r, s = a * n2 / n, c * n1 / n
+    var = ((n1 * n2 * (a + c) - a * c * n) / n**2).sum() / (r.sum() * s.sum())
+    assert_allclose([hres.estimate, hres.se], [math.log(r.sum() / s.sum()), math.sqrt(var)], rtol=1e-12)
+    # the two strata are never pooled together: NSCLC ratios < 1 (docetaxel control), HCC > 1 (placebo control)
+    assert res.estimate < 0 < hres.estimate
 
 
 def _n_reproducing(percents: list[float], n_max: int) -> list[int]:
@@ -84,6 +89,12 @@ def test_derived_safety_denominators_are_unique() -> None:
     assert [n for n in range(62, 401) if round(100 * 62 / n, 1) == 46.3 and round(100 * 10 / n, 1) == 7.5] == [134]
     assert props.loc["keynote_240_pembrolizumab_trae_g3plus", "n"] == 279
     assert props.loc["keynote_240_placebo_trae_g3plus", "n"] == 134
+    # KEYNOTE-394 (JCO abstract): TRAEs 66.9% (grade 3 12.0%, grade 4 1.3%, grade 5 1.0%) vs 49.7% (grade 3 5.9%)
+    assert _n_reproducing([66.9, 12.0, 1.3, 1.0], 300) == [299]
+    assert _n_reproducing([49.7, 5.9], 153) == [153]
+    assert [k for k in range(300) if round(100 * k / 299, 1) in (12.0, 1.3, 1.0)] == [3, 4, 36]
+    assert props.loc["keynote_394_pembrolizumab_trae_g3plus", ["events", "n"]].tolist() == [36 + 4 + 3, 299]
+    assert props.loc["keynote_394_placebo_trae_g3plus", ["events", "n"]].tolist() == [9, 153]
 
 
 def test_run_writes_its_tables(tmp_path) -> None:  # type: ignore[no-untyped-def]
