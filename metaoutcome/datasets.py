@@ -116,6 +116,7 @@ def load_dataset(
     endpoint: str | list[str] | None = None,
     trial: str | list[str] | None = None,
     with_trials: bool = False,
+    source_type: str | list[str] | None = None,
 ) -> pd.DataFrame:
     """Load a bundled table as a typed DataFrame, optionally filtered.
 
@@ -134,6 +135,10 @@ def load_dataset(
         Keep these trial ids.
     with_trials : bool, default False
         Join trial metadata (see :func:`join_trials`).
+    source_type : str or list of str, optional
+        Keep rows read in sources of these types (``peer_reviewed_article``,
+        ``conference_abstract``, ``regulatory_label``, ``registry_results``,
+        ``secondary_report``, ``seed_document``); applies to ``sources`` and the outcome tables.
 
     Returns
     -------
@@ -182,6 +187,15 @@ def load_dataset(
             if tr not in known:
                 raise ValueError(f"trial={tr!r} is not a bundled trial; see load_dataset('trials')['trial_id']")
         frame = frame[frame["trial_id"].isin(_as_list(trial))]
+    if source_type is not None:
+        if "source_id" not in frame.columns:
+            raise ValueError(f"source_type= does not apply to table '{t.name}' (it has no 'source_id' column)")
+        types = list(_table("sources").field("source_type").enum or ())
+        for w in _as_list(source_type):
+            check_choice("source_type", w, types, case_sensitive=True)
+        sources = _read(_table("sources"))
+        ids = set(sources.loc[sources["source_type"].isin(_as_list(source_type)), "source_id"])
+        frame = frame[frame["source_id"].isin(ids)]
     frame = frame.reset_index(drop=True)
     if with_trials and t.name not in ("trials", "sources"):
         frame = join_trials(frame)

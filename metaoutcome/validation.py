@@ -445,6 +445,47 @@ def _row_rules(p: _Parsed, out: _Collector) -> None:
                     out.add(p.path, rowno, "p_value", str(exc))
 
 
+# the source policy, one rule for every cancer (datasets/README.md, "One source policy")
+SOURCE_RANK = {
+    "peer_reviewed_article": 0, "regulatory_label": 1, "registry_results": 1,
+    "conference_abstract": 2, "secondary_report": 3, "seed_document": 4,
+}
+
+
+def _source_policy_rules(parsed: Sequence[_Parsed], out: _Collector) -> None:
+    """Primary publication first; any other source type only with the reason recorded.
+
+    A row read in a source that is not a peer-reviewed article must have that source named in
+    its trial's ``figures_from`` (which says why the publication was not used), and a row may be
+    superseded only by a row from a source of the same or a better type. Runs when the sources
+    (and, for the first rule, trials) tables are among the files checked.
+    """
+    by = {p.table.name: p for p in parsed}
+    if "sources" not in by:
+        return
+    stype = {v.get("source_id"): v.get("source_type") for v in by["sources"].values}
+    figures_from = {v.get("trial_id"): v.get("figures_from") or "" for v in by["trials"].values} if "trials" in by else None
+    for p in parsed:
+        if p.table.name not in ("proportions", "medians", "hazard_ratios"):
+            continue
+        source_of = {v.get("row_id"): v.get("source_id") for v in p.values}
+        for vals, rowno in zip(p.values, p.rows):
+            sid, t = vals.get("source_id"), stype.get(vals.get("source_id"))
+            if t is None:
+                continue
+            if t != "peer_reviewed_article" and figures_from is not None and vals.get("trial_id") in figures_from \
+                    and str(sid) not in figures_from[vals.get("trial_id")]:
+                out.add(p.path, rowno, "source_id",
+                        f"source '{sid}' is a {t}: the source policy takes figures from a peer-reviewed article first; "
+                        f"name '{sid}' in trials.figures_from of trial '{vals.get('trial_id')}' with why the publication was not used")
+            sup = vals.get("superseded_by")
+            t_sup = stype.get(source_of.get(sup)) if sup else None
+            if t_sup is not None and SOURCE_RANK.get(t_sup, 9) > SOURCE_RANK.get(t, 9):
+                out.add(p.path, rowno, "superseded_by",
+                        f"row '{sup}' comes from a {t_sup}, a lower source type than this row's {t}; "
+                        "a row is superseded only by one from an equal or better source")
+
+
 def validate_files(
     paths: Iterable[str | Path] | None = None, *, table: str | None = None, against_bundled: bool = True
 ) -> ValidationReport:
@@ -505,6 +546,7 @@ def validate_files(
         _check_keys(pf, out)
         _check_foreign_keys(pf, keys, out)
         _row_rules(pf, out)
+    _source_policy_rules(parsed, out)
 
     order = {str(p): i for i, (p, _) in enumerate(file_list)}
     problems = sorted(out.problems, key=lambda q: (order.get(q.path, 0), q.row or 0, q.column or ""))

@@ -82,3 +82,68 @@ def test_every_table_row_names_its_source() -> None:
         assert frame["locator"].notna().all(), name
         derived = frame["status"] == "derived"
         assert frame.loc[derived, "derivation"].notna().all(), name
+
+
+def test_every_source_has_a_declared_source_type() -> None:
+    sources = datasets.load_dataset("sources")
+    allowed = set(package_tables()["sources"].field("source_type").enum or ())
+    assert {"peer_reviewed_article", "secondary_report", "seed_document"} <= allowed
+    assert sources["source_type"].notna().all()
+    assert set(sources["source_type"]) <= allowed
+
+
+def test_source_type_filter() -> None:
+    news = datasets.load_dataset("hazard_ratios", source_type="secondary_report")
+    sources = datasets.load_dataset("sources").set_index("source_id")["source_type"]
+    assert not news.empty and set(sources[news["source_id"]]) == {"secondary_report"}
+    both = datasets.load_dataset("medians", source_type=["peer_reviewed_article", "seed_document"])
+    assert set(sources[both["source_id"]]) <= {"peer_reviewed_article", "seed_document"}
+    everything = datasets.load_dataset("medians")
+    assert len(both) < len(everything)
+    with pytest.raises(ValueError, match=r"source_type='news' is not one of the allowed values"):
+        datasets.load_dataset("medians", source_type="news")
+    with pytest.raises(ValueError, match=r"source_type= does not apply to table 'trials'"):
+        datasets.load_dataset("trials", source_type="seed_document")
+
+
+def test_safety_outcome_codes_are_declared_and_consistent() -> None:
+    allowed = set(package_tables()["proportions"].field("outcome").enum or ())
+    assert {"TRAE_G3PLUS", "TRAE_G34"} <= allowed
+    safety = datasets.load_dataset("proportions", outcome=["TRAE_G3PLUS", "TRAE_G34"], with_trials=True)
+    both = safety.dropna(subset=["events", "n"])
+    assert (both["events"] <= both["n"]).all()
+    # at least one randomized trial gives events/n in both arms (CheckMate 017: 9/131 vs 71/129)
+    per_trial = both[both["design"] == "randomized"].groupby("trial_id")["arm"].nunique()
+    assert (per_trial >= 2).any()
+
+
+def test_pdl1_subgroup_rows_and_pairs() -> None:
+    hr = datasets.load_dataset("hazard_ratios")
+    sub = hr[hr["subgroup"].notna()]
+    assert len(sub) >= 10 and sub["trial_id"].nunique() >= 5
+    assert sub["subgroup"].str.contains("PD-L1").all()
+    for pair, grp in hr[hr["subgroup_pair"].notna()].groupby("subgroup_pair"):
+        # a pair is two complementary subgroups of one trial, endpoint and analysis
+        assert len(grp) == 2, pair
+        assert grp["trial_id"].nunique() == 1 and grp["endpoint"].nunique() == 1, pair
+        assert grp["subgroup"].nunique() == 2, pair
+
+
+def test_unidentified_seed_figures_are_flagged_and_never_pooled() -> None:
+    import warnings
+
+    from metaoutcome import effects
+
+    trials = datasets.load_dataset("trials")
+    unid = set(trials.loc[trials["trial_id"].str.startswith("unidentified_"), "trial_id"])
+    assert unid and trials.set_index("trial_id").loc[sorted(unid), "short_name"].str.startswith("Unidentified study cited in").all()
+    for name in ("proportions", "medians"):
+        rows = datasets.load_dataset(name, trial=sorted(unid))
+        assert not rows.empty and rows["exclude_reason"].str.contains("unidentified study").all(), name
+    props = datasets.load_dataset("proportions", trial=sorted(unid))
+    props["n"] = 100  # even with a denominator the rows must not be pooled
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        es = effects.from_proportions(props, on_invalid="exclude")
+    assert es["yi"].isna().all()
+    assert es["exclusion_reason"].str.contains("unidentified study").all()

@@ -33,7 +33,8 @@ Function                    From                                                
 The same figure from the bundled data (CheckMate 057 printed its OS HR with a 96% CI):
 
 >>> import metaoutcome as mo
->>> hr = effects.from_hazard_ratios(mo.load_dataset("hazard_ratios", trial="checkmate_057"))
+>>> hr = mo.load_dataset("hazard_ratios", trial="checkmate_057")
+>>> hr = effects.from_hazard_ratios(hr[hr["subgroup"].isna()])  # the whole-population comparison
 >>> hr[["row_id", "ci_level", "yi", "vi"]].round(5)
                 row_id  ci_level       yi       vi
 0  checkmate_057_os_hr      96.0 -0.31471  0.01002

@@ -284,6 +284,11 @@ def finish_frame(frame: pd.DataFrame, res: pd.DataFrame, exclusions: Exclusions,
         sup = frame["superseded_by"]
         for i in np.flatnonzero(sup.notna().to_numpy() & (sup.astype("string").str.len() > 0).fillna(False).to_numpy()):
             exclusions.reasons[i].append(f"superseded by row {sup.iloc[i]!s} (an overlapping analysis of the same patients)")
+    # curated rows flagged never to be pooled (unidentified seed figures, PD-L1 subgroups) carry their reason
+    if "exclude_reason" in frame.columns:
+        why = frame["exclude_reason"]
+        for i in np.flatnonzero(why.notna().to_numpy() & (why.astype("string").str.len() > 0).fillna(False).to_numpy()):
+            exclusions.reasons[i].append(str(why.iloc[i]))
     excl = exclusions.mask
     yi = out["yi"].to_numpy(dtype=float)
     vi = out["vi"].to_numpy(dtype=float)

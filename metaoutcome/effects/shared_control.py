@@ -66,6 +66,7 @@ def combine_shared_control(
     >>> import warnings, metaoutcome as mo
     >>> from metaoutcome import effects
     >>> hr = mo.load_dataset("hazard_ratios", trial="keynote_010")
+    >>> hr = hr[hr["shared_control"].notna()]  # the two doses against one docetaxel arm
     >>> with warnings.catch_warnings():
     ...     warnings.simplefilter("ignore")
     ...     es = effects.from_hazard_ratios(hr)

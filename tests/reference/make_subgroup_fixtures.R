@@ -88,11 +88,11 @@ for (m in c("REML", "DL")) for (t in c("z", "knha"))
 
 # bundled oncology data: objective response of HCC arms after first-line therapy, logit
 # proportions by regimen class, read from datasets/proportions.csv and datasets/trials.csv with
-# the rows metaoutcome pools (events and n reported, not superseded). Two classes have k = 1.
+# the rows metaoutcome pools (events and n reported, not superseded, no exclude_reason).
 props <- read.csv("datasets/proportions.csv", stringsAsFactors = FALSE, na.strings = "")
 trials <- read.csv("datasets/trials.csv", stringsAsFactors = FALSE, na.strings = "")
 hcc <- props[props$trial_id %in% trials$trial_id[trials$cancer == "HCC"] & props$outcome == "ORR" &
-             !is.na(props$events) & !is.na(props$n) & is.na(props$superseded_by), ]
+             !is.na(props$events) & !is.na(props$n) & is.na(props$superseded_by) & is.na(props$exclude_reason), ]
 hcc <- escalc(measure = "PLO", xi = events, ni = n, data = hcc)
 hcc$g <- hcc$regimen_class
 for (t in c("z", "knha")) {

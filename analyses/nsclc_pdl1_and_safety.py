@@ -1,0 +1,240 @@
+"""Previously treated NSCLC, PD-(L)1 inhibitor vs docetaxel: PD-L1 effect modification and safety.
+
+1. Within-trial PD-L1 interaction (Fisher et al., BMJ 2017;356:j573): for each trial that reports
+   the OS hazard ratio in two complementary PD-L1 subgroups (``hazard_ratios.subgroup_pair``), the
+   ratio of the subgroup HRs (PD-L1 positive / negative) on the log scale, then pooled across
+   trials. Its SE comes from the two subgroup CIs or, where the source prints no CIs but an
+   interaction p-value, from that p-value. One pair per trial (the 1% cut-off).
+2. Beside it, the naive comparison the within-trial approach replaces: PD-L1-positive and
+   PD-L1-negative subgroup HRs pooled separately across trials and then compared. It mixes
+   between-trial differences (drug, assay, control arm, populations) into the PD-L1 contrast.
+3. Grade >= 3 treatment-related adverse events (``TRAE_G3PLUS``; ``TRAE_G34`` where only grades
+   3-4 are printed) as risk ratios, Mantel-Haenszel (metafor ``rma.mh``), over the randomized
+   trials with events/n in both arms; the other randomized trials are listed with the reason.
+   Pooled separately by review question: NSCLC trials (control arm docetaxel) and HCC trials
+   (control arm placebo). A risk ratio against a cytotoxic control and one against placebo answer
+   different questions (how much toxicity is avoided by replacing docetaxel, how much is added to
+   best supportive care) and sit on opposite sides of 1, so one pooled ratio would describe neither.
+4. How many of the pooled values, and of all poolable rows of the bundled data, come from each
+   source type (``sources.source_type``).
+
+Run with ``metaoutcome reproduce`` or ``python -m metaoutcome._analyses.nsclc_pdl1_and_safety DIR``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+import metaoutcome as mo
+from metaoutcome.pooling import PoolResult
+from metaoutcome.reproduce import AnalysisOutput
+
+from ._common import run_standalone
+
+TITLE = ("NSCLC PD-(L)1 vs docetaxel: within-trial PD-L1 interaction; grade >= 3 TRAEs (Mantel-Haenszel, NSCLC and HCC "
+         "pooled separately); source types")
+
+CUTOFF = "1%"  # one complementary pair per trial: PD-L1 >= 1% vs < 1%
+
+GRADES = {"TRAE_G3PLUS": "grade >= 3 (3-5)", "TRAE_G34": "grade 3-4"}
+
+# control arm of each review question: the safety risk ratios are pooled within a question, never across
+SAFETY_STRATA = (("NSCLC", "docetaxel control"), ("HCC", "placebo control"))
+
+
+def pool_safety(saf: pd.DataFrame) -> tuple[PoolResult | None, pd.DataFrame]:
+    """Mantel-Haenszel risk ratio over the rows of ``saf`` with events/n in both arms."""
+    usable = saf[saf["usable"]] if not saf.empty else saf
+    if not len(usable):
+        return None, usable
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = mo.pool_mh(usable["ai"].to_numpy(float), ci=usable["ci"].to_numpy(float), n1i=usable["n1i"].to_numpy(float),
+                         n2i=usable["n2i"].to_numpy(float), measure="RR", labels=list(usable["trial_id"]))
+    return res, usable
+
+
+def _log_se(row: pd.Series) -> float:
+    """SE of log HR from a printed CI (NaN without a CI)."""
+    if pd.isna(row["ci_low"]) or pd.isna(row["ci_high"]):
+        return math.nan
+    z = stats.norm.ppf(1 - (1 - float(row["ci_level"]) / 100) / 2)
+    return (math.log(row["ci_high"]) - math.log(row["ci_low"])) / (2 * z)
+
+
+def _is_negative(subgroup: str) -> bool:
+    return "<" in subgroup and ">=" not in subgroup
+
+
+def _interaction_p(note: object) -> float:
+    m = re.search(r"interaction p-value ([0-9.]+)", str(note)) if pd.notna(note) else None
+    return float(m.group(1)) if m else math.nan
+
+
+def pdl1_interactions(hr: pd.DataFrame) -> pd.DataFrame:
+    """One row per trial: log ratio of the PD-L1-positive to PD-L1-negative OS HR, and its SE."""
+    pairs = hr[hr["subgroup_pair"].notna() & (hr["endpoint"] == "OS") & hr["superseded_by"].isna()]
+    rows = []
+    for pair, grp in pairs.groupby("subgroup_pair", sort=True):
+        neg = grp[grp["subgroup"].map(_is_negative)]
+        pos = grp[~grp["subgroup"].map(_is_negative)]
+        if len(neg) != 1 or len(pos) != 1 or CUTOFF not in str(neg["subgroup"].iloc[0]):
+            continue
+        p, n = pos.iloc[0], neg.iloc[0]
+        y = math.log(p["hr"]) - math.log(n["hr"])
+        se_p, se_n = _log_se(p), _log_se(n)
+        if not (math.isnan(se_p) or math.isnan(se_n)):
+            se, how = math.sqrt(se_p**2 + se_n**2), "subgroup CIs (independent subgroups)"
+        else:
+            pint = _interaction_p(p["note"])
+            se = abs(y) / stats.norm.ppf(1 - pint / 2) if pint == pint else math.nan
+            how = f"printed interaction p = {pint:g} (two-sided z)" if pint == pint else "no CI and no interaction p"
+        rows.append(dict(trial_id=p["trial_id"], pair=pair, positive=p["subgroup"], negative=n["subgroup"],
+                         hr_positive=p["hr"], hr_negative=n["hr"], ratio=math.exp(y), yi=y, vi=se**2, se_from=how,
+                         source_positive=p["source_id"], source_negative=n["source_id"]))
+    return pd.DataFrame(rows)
+
+
+def naive_subgroup_pools(hr: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """PD-L1 >= 1% and < 1% OS HRs (with CIs) pooled separately across trials, and their ratio."""
+    os_ = hr[(hr["endpoint"] == "OS") & hr["subgroup"].notna() & hr["superseded_by"].isna()].copy()
+    os_["se"] = os_.apply(_log_se, axis=1)
+    os_ = os_[os_["se"].notna()]
+    os_["side"] = np.where(os_["subgroup"].map(_is_negative), "PD-L1 < 1%", "PD-L1 >= 1%")
+    # a single cut-off per side: >= 1% (or the trial's whole PD-L1-positive population) vs < 1%
+    os_ = os_[os_["subgroup"].str.contains(r"1%", regex=True)]
+    used, res_rows = [], []
+    for side, grp in os_.groupby("side", sort=False):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = mo.pool(np.log(grp["hr"].to_numpy(float)), grp["se"].to_numpy(float) ** 2, method="REML",
+                          labels=list(grp["row_id"]))
+        res_rows.append(dict(side=side, k=res.k, trials=", ".join(grp["trial_id"]), estimate=res.estimate, se=res.se,
+                             hr=math.exp(res.estimate)))
+        used.append(grp)
+    return pd.DataFrame(res_rows), pd.concat(used) if used else os_
+
+
+def safety_tables(props: pd.DataFrame, trials: pd.DataFrame, cancer: str = "NSCLC") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Randomized trials' grade >= 3 TRAE rows (one cancer), the experimental and control arms side by side."""
+    randomized = trials[(trials["cancer"] == cancer) & (trials["design"] == "randomized")]["trial_id"]
+    saf = props[props["outcome"].isin(["TRAE_G3PLUS", "TRAE_G34"]) & props["trial_id"].isin(randomized)
+                & props["superseded_by"].isna() & props["exclude_reason"].isna()]
+    rows, why = [], []
+    for tid, grp in saf.groupby("trial_id", sort=True):
+        ctrl = grp[grp["regimen_class"].isin(["chemotherapy", "placebo"])]
+        expe = grp[~grp["regimen_class"].isin(["chemotherapy", "placebo"])]
+        if len(ctrl) == 1 and len(expe) == 1:
+            e, c = expe.iloc[0], ctrl.iloc[0]
+            ok = all(pd.notna(v) for v in (e["events"], e["n"], c["events"], c["n"]))
+            rows.append(dict(cancer=cancer, trial_id=tid, outcome=e["outcome"], grades=GRADES[str(e["outcome"])],
+                             arm=e["arm"], ai=e["events"], n1i=e["n"],
+                             control=c["arm"], ci=c["events"], n2i=c["n"], pct_experimental=e["percent"],
+                             pct_control=c["percent"], usable=ok,
+                             derived=bool((e["status"] == "derived") or (c["status"] == "derived")),
+                             reason="" if ok else "events/n not printed in both arms (percentages only)",
+                             source_type_experimental=e["source_type"], source_type_control=c["source_type"]))
+        else:
+            why.append(dict(cancer=cancer, trial_id=tid, reason="not one experimental and one control arm row"))
+    return pd.DataFrame(rows), pd.DataFrame(why)
+
+
+def run(out: AnalysisOutput) -> None:
+    trials = mo.load_dataset("trials")
+    types = mo.load_dataset("sources").set_index("source_id")["source_type"]
+    hr = mo.load_dataset("hazard_ratios", cancer="NSCLC")
+    hr["source_type"] = hr["source_id"].map(types)
+
+    # 1-2. PD-L1
+    inter = pdl1_interactions(hr)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fe = mo.pool(inter["yi"].to_numpy(float), inter["vi"].to_numpy(float), method="FE", labels=list(inter["trial_id"]))
+    naive, naive_rows = naive_subgroup_pools(hr)
+    out.text("Methods", (
+        "PD-L1 effect modification was estimated within trials (Fisher et al., BMJ 2017): for each trial with OS "
+        "hazard ratios in complementary PD-L1 subgroups at the 1% cut-off, the ratio of the PD-L1-positive to the "
+        "PD-L1-negative HR was taken on the log scale, with its SE from the two subgroup CIs (independent patients) "
+        "or, where a source prints no CIs, from its printed interaction p-value; the trial ratios were pooled with a "
+        "common-effect inverse-variance model. For contrast, the positive and negative subgroup HRs were also pooled "
+        "separately across trials (REML) and compared; that comparison is confounded by everything else that differs "
+        "between trials (drug, PD-L1 assay and scoring, control-arm outcomes, populations), which is why the "
+        "within-trial estimate is the one to interpret. Grade >= 3 treatment-related AEs were pooled as risk ratios "
+        "by Mantel-Haenszel over randomized trials with events/n in both arms (printed, or derived where the "
+        "derivation is unique; see the derivation column of the data), separately for the NSCLC trials (docetaxel "
+        "control) and the HCC trials (placebo control): a ratio against a cytotoxic control and one against placebo "
+        "answer different questions and are not combined. Rows flagged exclude_reason are "
+        "used only here (PD-L1 subgroups), never in whole-population pooling."))
+    out.table("pdl1_within_trial_interactions", inter, "Within-trial PD-L1 interaction (ratio of OS HRs, PD-L1 >= 1% / < 1%)")
+    ratio_txt = (f"{math.exp(fe.estimate):.2f} (95% CI {math.exp(fe.ci_low):.2f} to {math.exp(fe.ci_high):.2f}), "
+                 f"k = {fe.k} trials") if fe.k else "not estimable"
+    pooled_pos = naive.set_index("side") if not naive.empty else pd.DataFrame()
+    if {"PD-L1 >= 1%", "PD-L1 < 1%"} <= set(pooled_pos.index):
+        d = pooled_pos.loc["PD-L1 >= 1%", "estimate"] - pooled_pos.loc["PD-L1 < 1%", "estimate"]
+        s = math.hypot(pooled_pos.loc["PD-L1 >= 1%", "se"], pooled_pos.loc["PD-L1 < 1%", "se"])
+        naive_txt = (f"{math.exp(d):.2f} (95% CI {math.exp(d - 1.959964 * s):.2f} to {math.exp(d + 1.959964 * s):.2f}); "
+                     f"positive side from {pooled_pos.loc['PD-L1 >= 1%', 'trials']}, negative side from "
+                     f"{pooled_pos.loc['PD-L1 < 1%', 'trials']}")
+    else:
+        naive_txt = "not estimable (a side has no subgroup HR with a CI)"
+    out.table("pdl1_naive_subgroup_pools", naive, "Naive comparison: PD-L1 subgroup OS HRs pooled separately across trials")
+
+    # 3. safety, one pool per review question (control arm)
+    saf_parts, mh_txts, used_parts = [], [], []
+    for cancer, control in SAFETY_STRATA:
+        props = mo.load_dataset("proportions", cancer=cancer)
+        props["source_type"] = props["source_id"].map(types)
+        saf_c, why_c = safety_tables(props, trials, cancer)
+        res, used_c = pool_safety(saf_c)
+        saf_parts += [saf_c, why_c.assign(usable=False)]
+        used_parts.append(used_c)
+        if res is None:
+            mh_txts.append(f"{cancer} ({control}): not estimable (no trial with events/n in both arms)")
+            continue
+        trials_txt = ", ".join(f"{r.trial_id} [{r.grades}{', derived counts' if r.derived else ''}]"
+                               for r in used_c.itertuples())
+        mh_txts.append(f"{cancer} ({control}): {math.exp(res.estimate):.2f} (95% CI {math.exp(res.ci_low):.2f} to "
+                       f"{math.exp(res.ci_high):.2f}), k = {res.k} ({trials_txt})")
+    saf = pd.concat(saf_parts, ignore_index=True)
+    usable = pd.concat(used_parts, ignore_index=True)
+    mh_txt = "; ".join(mh_txts)
+    out.table("trae_grade3plus_by_trial", saf, "Grade >= 3 treatment-related AEs in randomized trials, both arms (NSCLC and HCC)")
+
+    # 4. source types of the pooled values and of every poolable bundled row
+    pooled_types = pd.concat([
+        pd.DataFrame({"value": "PD-L1 interaction (subgroup HRs)", "source_type": pd.concat([
+            inter["source_positive"], inter["source_negative"]]).map(types)}),
+        pd.DataFrame({"value": "naive subgroup pools", "source_type": naive_rows["source_type"]}),
+        pd.DataFrame({"value": "TRAE risk ratio (arm rows)", "source_type": pd.concat([
+            usable["source_type_experimental"], usable["source_type_control"]]) if len(usable) else pd.Series(dtype=str)}),
+    ])
+    counts = pooled_types.groupby(["value", "source_type"]).size().rename("rows").reset_index()
+    out.table("pooled_values_by_source_type", counts, "Values pooled in this analysis, by source type")
+    bundled = []
+    for name in ("proportions", "medians", "hazard_ratios"):
+        f = mo.load_dataset(name)
+        f = f[f["superseded_by"].isna() & f["exclude_reason"].isna()]
+        bundled.append(f["source_id"].map(types).value_counts().rename_axis("source_type").rename(name))
+    by_type = pd.concat(bundled, axis=1).fillna(0).astype(int).reset_index()
+    out.table("poolable_rows_by_source_type", by_type, "Bundled rows that may be pooled (not superseded, no exclude_reason), by source type")
+    line = "; ".join(f"{r.source_type}: {r.rows}" for r in counts.groupby("source_type")["rows"].sum().reset_index().itertuples())
+    out.text("Results", (
+        f"Within-trial PD-L1 interaction (ratio of OS HRs, PD-L1 >= 1% vs < 1%): {ratio_txt}. Trials: "
+        + "; ".join(f"{r.trial_id} {r.ratio:.2f} (SE of log ratio from {r.se_from})" for r in inter.itertuples())
+        + f". A ratio below 1 means more benefit in PD-L1-positive patients. Naive across-trial comparison of pooled "
+        f"subgroups: {naive_txt}; it is shown only to be set aside (between-trial confounding). "
+        f"Grade >= 3 treatment-related AEs, risk ratio experimental vs control (Mantel-Haenszel), pooled separately by "
+        f"control arm: {mh_txt}. Grade 3-4 rows (grade 5 not counted) are pooled with grade >= 3 rows and each trial's "
+        f"grade range is listed; the other randomized trials print percentages without per-arm denominators and are "
+        f"listed with that reason. "
+        f"Pooled values by source type: {line}."))
+
+
+if __name__ == "__main__":
+    run_standalone(__name__, run, TITLE)

@@ -1,0 +1,120 @@
+"""The PD-L1 interaction and safety analysis: its numbers recomputed by hand from the bundled rows."""
+
+from __future__ import annotations
+
+import importlib
+import math
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from scipy import stats
+
+import metaoutcome as mo
+
+analysis = importlib.import_module("metaoutcome._analyses.nsclc_pdl1_and_safety")
+
+
+def _hr(row_id: str) -> tuple[float, float, float]:
+    hr = mo.load_dataset("hazard_ratios").set_index("row_id")
+    r = hr.loc[row_id]
+    return float(r["hr"]), float(r["ci_low"]), float(r["ci_high"])
+
+
+def test_oak_interaction_from_the_two_subgroup_cis() -> None:
+    inter = analysis.pdl1_interactions(mo.load_dataset("hazard_ratios", cancer="NSCLC")).set_index("trial_id")
+    (hp, lp, up), (hn, ln_, un) = _hr("oak_os_hr_pdl1pos"), _hr("oak_os_hr_tc0ic0")
+    z = stats.norm.ppf(0.975)
+    vi = ((math.log(up) - math.log(lp)) / (2 * z)) ** 2 + ((math.log(un) - math.log(ln_)) / (2 * z)) ** 2
+    assert_allclose(inter.loc["oak", "yi"], math.log(0.74 / 0.75), rtol=1e-12)
+    assert_allclose(inter.loc["oak", "vi"], vi, rtol=1e-12)
+
+
+def test_checkmate_057_interaction_se_from_the_printed_p() -> None:
+    inter = analysis.pdl1_interactions(mo.load_dataset("hazard_ratios", cancer="NSCLC")).set_index("trial_id")
+    y = math.log(0.59 / 0.90)
+    se = abs(y) / stats.norm.ppf(1 - 0.0646 / 2)  # two-sided interaction p = 0.0646 as printed
+    assert_allclose([inter.loc["checkmate_057", "yi"], inter.loc["checkmate_057", "vi"]], [y, se**2], rtol=1e-12)
+    # one pair per trial: the 1% cut-off only (the 10% pair of the same patients is not pooled)
+    assert list(inter.index).count("checkmate_057") == 1
+
+
+def test_trae_mantel_haenszel_by_hand_nsclc_and_hcc_pooled_separately() -> None:
+    trials = mo.load_dataset("trials")
+    saf, _ = analysis.safety_tables(mo.load_dataset("proportions", cancer="NSCLC").assign(source_type=""), trials, "NSCLC")
+    usable = saf[saf["usable"]]
+    assert list(usable["trial_id"]) == ["checkmate_017", "orient_3"]
+    assert list(usable["grades"]) == ["grade 3-4", "grade >= 3 (3-5)"]
+    t = usable[["ai", "n1i", "ci", "n2i"]].to_numpy(float)
+    assert t.tolist() == [[9, 131, 71, 129], [26, 144, 47, 130]]
+    a, n1, c, n2 = t.T
+    n = n1 + n2
+    # Mantel-Haenszel risk ratio and the Greenland-Robins variance of its log, written out
+    r, s = a * n2 / n, c * n1 / n
+    rr = r.sum() / s.sum()
+    var = ((n1 * n2 * (a + c) - a * c * n) / n**2).sum() / (r.sum() * s.sum())
+    res, _ = analysis.pool_safety(saf)
+    assert res is not None and res.k == 2
+    assert_allclose([res.estimate, res.se], [math.log(rr), math.sqrt(var)], rtol=1e-12)
+
+    hcc, _ = analysis.safety_tables(mo.load_dataset("proportions", cancer="HCC").assign(source_type=""), trials, "HCC")
+    hres, hused = analysis.pool_safety(hcc)
+    assert list(hused["trial_id"]) == ["keynote_240", "keynote_394"] and set(hused["control"]) == {"placebo"}
+    assert hused[["ai", "n1i", "ci", "n2i"]].to_numpy(float).tolist() == [[52, 279, 10, 134], [43, 299, 9, 153]]
+    assert hres is not None and hres.k == 2
+    a, n1, c, n2 = hused[["ai", "n1i", "ci", "n2i"]].to_numpy(float).T
+    n = n1 + n2
+    r, s = a * n2 / n, c * n1 / n
+    var = ((n1 * n2 * (a + c) - a * c * n) / n**2).sum() / (r.sum() * s.sum())
+    assert_allclose([hres.estimate, hres.se], [math.log(r.sum() / s.sum()), math.sqrt(var)], rtol=1e-12)
+    # the two strata are never pooled together: NSCLC ratios < 1 (docetaxel control), HCC > 1 (placebo control)
+    assert res.estimate < 0 < hres.estimate
+
+
+def _n_reproducing(percents: list[float], n_max: int) -> list[int]:
+    """Every n <= n_max for which each printed one-decimal percentage is some count / n."""
+    return [n for n in range(1, n_max + 1)
+            if all(any(round(100 * k / n, 1) == p for k in range(n + 1)) for p in percents)]
+
+
+def test_derived_safety_denominators_are_unique() -> None:
+    props = mo.load_dataset("proportions").set_index("row_id")
+    # ORIENT-3 (AACR CT041): docetaxel 83.1% any-grade TRAEs, 36.2% grade >= 3, alopecia 34.6%; safety set 274
+    assert _n_reproducing([83.1, 36.2, 34.6], 145) == [130]
+    assert _n_reproducing([84.7, 18.1], 145) == [72, 144] and 274 - 130 == 144
+    assert (props.loc["orient_3_docetaxel_trae_g3plus", ["events", "n"]].tolist() == [47, 130])
+    assert (props.loc["orient_3_sintilimab_trae_g3plus", ["events", "n"]].tolist() == [26, 144])
+    # KEYNOTE-240: printed counts 147 (52.7%) and 52 (18.6%); 62 (46.3%) and 10 (7.5%)
+    assert [n for n in range(52, 401) if round(100 * 147 / n, 1) == 52.7 and round(100 * 52 / n, 1) == 18.6] == [279]
+    assert [n for n in range(62, 401) if round(100 * 62 / n, 1) == 46.3 and round(100 * 10 / n, 1) == 7.5] == [134]
+    assert props.loc["keynote_240_pembrolizumab_trae_g3plus", "n"] == 279
+    assert props.loc["keynote_240_placebo_trae_g3plus", "n"] == 134
+    # KEYNOTE-394 (JCO abstract): TRAEs 66.9% (grade 3 12.0%, grade 4 1.3%, grade 5 1.0%) vs 49.7% (grade 3 5.9%)
+    assert _n_reproducing([66.9, 12.0, 1.3, 1.0], 300) == [299]
+    assert _n_reproducing([49.7, 5.9], 153) == [153]
+    assert [k for k in range(300) if round(100 * k / 299, 1) in (12.0, 1.3, 1.0)] == [3, 4, 36]
+    assert props.loc["keynote_394_pembrolizumab_trae_g3plus", ["events", "n"]].tolist() == [36 + 4 + 3, 299]
+    assert props.loc["keynote_394_placebo_trae_g3plus", ["events", "n"]].tolist() == [9, 153]
+
+
+def test_run_writes_its_tables(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import warnings
+
+    from metaoutcome.reproduce import AnalysisOutput
+
+    out = AnalysisOutput("nsclc_pdl1_and_safety", analysis.TITLE, tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        analysis.run(out)
+    for name in ("pdl1_within_trial_interactions", "pdl1_naive_subgroup_pools", "trae_grade3plus_by_trial",
+                 "pooled_values_by_source_type", "poolable_rows_by_source_type"):
+        assert (tmp_path / "tables" / f"{name}.csv").stat().st_size > 0
+    text = out.write_markdown().read_text()
+    assert "Within-trial PD-L1 interaction" in text and "Mantel-Haenszel" in text and "source type" in text
+
+
+@pytest.mark.parametrize("name", ["nsclc_pdl1_and_safety"])
+def test_is_listed_for_reproduce(name: str) -> None:
+    from metaoutcome.reproduce import list_analyses
+
+    assert name in [n for n, _ in list_analyses()]
