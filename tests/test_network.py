@@ -273,6 +273,7 @@ def test_shared_control_hazard_ratios_use_the_toolkits_correlation():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         es = effects.from_hazard_ratios(mo.load_dataset("hazard_ratios", trial="keynote_010"))
+    es = es[es["yi"].notna()]  # the PD-L1 subgroup rows (doses pooled) are never pooled: exclude_reason
     net = network_from_contrasts(es, study="trial_id", treat1="experimental_arm", treat2="control_arm",
                                  n1="n_experimental", n2="n_control", measure="HR")
     assert net.n_studies == 1 and len(net.y) == 2  # one trial with two correlated contrasts
