@@ -34,6 +34,7 @@ _LAZY_MODULES = {
     "small_study": "metaoutcome.small_study",
     "gosh": "metaoutcome.gosh",
     "batch": "metaoutcome.batch",
+    "engine": "metaoutcome.engine",
 }
 _LAZY_ATTRS = {
     "pool": ("metaoutcome.pooling", "pool"),
@@ -50,6 +51,9 @@ _LAZY_ATTRS = {
     "leave_one_out": ("metaoutcome.diagnostics", "leave_one_out"),
     "influence": ("metaoutcome.diagnostics", "influence"),
     "cumulative": ("metaoutcome.diagnostics", "cumulative"),
+    "rstudent": ("metaoutcome.diagnostics", "rstudent"),
+    "hat_matrix": ("metaoutcome.diagnostics", "hat_matrix"),
+    "weight_matrix": ("metaoutcome.diagnostics", "weight_matrix"),
     "egger_test": ("metaoutcome.small_study", "egger_test"),
     "rank_test": ("metaoutcome.small_study", "rank_test"),
     "trim_and_fill": ("metaoutcome.small_study", "trim_and_fill"),

@@ -459,7 +459,7 @@ def _common_tau2(
     """The subgroup model with one tau^2 (see :func:`subgroup_analysis`, Notes)."""
     from scipy import stats
 
-    from ._rma import COMMON
+    from .engine.estimators import COMMON
     from .regression import REGRESSION_METHODS, REGRESSION_TESTS, meta_regression
 
     method = check_choice("method", kwargs.get("method", "REML"), REGRESSION_METHODS)

@@ -1,0 +1,31 @@
+"""The one model engine: metafor's ``rma.uni`` for p = 1 (intercept only) and p > 1 (moderators).
+
+=================  ==================================================================================
+module             what it holds
+=================  ==================================================================================
+``stack``          :class:`Stack` (many models padded to one width) and the projection algebra
+``solver``         the estimating equations of ML/REML/EB/PM and the one bracketing root finder
+``estimators``     the one table of tau^2 estimators (DL, HE, HS, SJ, ML, REML, EB, PM; FE/EE/CE)
+``qprofile``       Q-profile confidence intervals for tau^2 (with and without moderators)
+``fit``            :func:`fit_many` (intercept only, vectorised) and :func:`fit_rma` (moderators)
+``dist``           normal, t, chi-square and F tails from :mod:`scipy.special`
+=================  ==================================================================================
+
+``pool``, ``pool_batch``, ``meta_regression``, leave-one-out, cumulative, influence, GOSH and
+Egger's test are views of these fits.
+"""
+
+from __future__ import annotations
+
+from .estimators import COMMON, METHODS, TAU2_METHODS, Tau2Fit, Tau2Many, estimate_tau2, estimate_tau2_many
+from .fit import RMA_METHODS, RMA_TESTS, RmaFit, fit_many, fit_rma
+from .qprofile import SIGNS, QProfileCI, QProfileMany, q_profile_ci, q_profile_ci_many
+from .stack import Stack, masked, stack, stack_groups
+
+__all__ = [
+    "COMMON", "METHODS", "TAU2_METHODS", "RMA_METHODS", "RMA_TESTS", "SIGNS",
+    "Stack", "stack", "stack_groups", "masked",
+    "Tau2Fit", "Tau2Many", "estimate_tau2", "estimate_tau2_many",
+    "QProfileCI", "QProfileMany", "q_profile_ci", "q_profile_ci_many",
+    "RmaFit", "fit_many", "fit_rma",
+]  # fmt: skip
