@@ -54,8 +54,10 @@ from ._checks import as_float_array, check_choice, check_level, check_same_lengt
 from .effects.binary import _other_cell
 from .engine import dist
 from .engine.estimators import COMMON as COMMON_METHODS
-from .engine.estimators import METHODS, typical_variance
-from .engine.fit import UNDEFINED_AT_K1, fit_many, undefined_for_one_study
+from .engine.estimators import METHODS
+from .engine.fit import fit_many, undefined_for_one_study
+from .engine.fit import fixed_heterogeneity as _fixed_het
+from .engine.fit import z_inference as _z_inference
 from .engine.qprofile import SIGNS
 from .engine.stack import stack
 from .measures import get_measure
@@ -524,33 +526,6 @@ def _escalc_2x2(
     yi = np.where(drop, np.nan, yi)
     vi = np.where(drop, np.nan, vi)
     return yi, vi, drop
-
-
-def _fixed_het(yi: FloatArray, vi: FloatArray, beta: float, q: float | None = None) -> dict[str, Any]:
-    """Q (about the given pooled value, as rma.mh) and the Q-based I^2/H^2 of a fixed model."""
-    k = yi.size
-    nan = float("nan")
-    if q is None:
-        q = max(0.0, float(np.sum((yi - beta) ** 2 / vi))) if k > 1 else 0.0
-    if k > 1:
-        out = dict(q=q, q_df=k - 1, q_pvalue=float(dist.chi2_sf(q, k - 1)),
-                   i2=max(0.0, 100.0 * (q - (k - 1)) / q) if q > 0 else 0.0, h2=q / (k - 1))  # fmt: skip
-    else:
-        out = dict(q=nan, q_df=0, q_pvalue=nan, i2=nan, h2=nan)
-    out.update(
-        tau2=0.0, tau2_se=nan, tau=0.0, tau2_ci_low=nan, tau2_ci_high=nan, tau_ci_low=nan, tau_ci_high=nan,
-        i2_ci_low=nan, i2_ci_high=nan, h2_ci_low=nan, h2_ci_high=nan, pi_low=nan, pi_high=nan,
-        vt=typical_variance(vi) if k > 1 else nan,
-    )  # fmt: skip
-    return out
-
-
-def _z_inference(beta: float, se: float, alpha: float) -> dict[str, Any]:
-    crit = float(dist.norm_isf(alpha / 2))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stat = float(np.float64(beta) / np.float64(se))
-    return dict(estimate=beta, se=se, statistic=stat, pvalue=float(2 * dist.norm_sf(abs(stat))),
-                ci_low=beta - crit * se, ci_high=beta + crit * se, df=float("nan"))  # fmt: skip
 
 
 def pool_mh(

@@ -39,7 +39,6 @@ treatment allocation:
 
 from __future__ import annotations
 
-import itertools
 import math
 import sys
 from collections.abc import Callable, Sequence
@@ -54,6 +53,7 @@ from ._checks import as_float_array, check_choice, check_level, check_same_lengt
 from ._display import ReportMixin
 from .engine.estimators import COMMON
 from .engine.fit import RMA_METHODS, RMA_TESTS, RmaFit, default_btt, fit_rma, pseudo_r2
+from .engine.permute import permutation_refits
 
 __all__ = [
     "meta_regression",
@@ -690,25 +690,6 @@ def _text_progress(done: int, total: int) -> None:
         sys.stderr.flush()
 
 
-def _multiset_permutations(items: list[int]) -> list[tuple[int, ...]]:
-    """All distinct orderings of a multiset (lexicographic)."""
-    a = sorted(items)
-    out = [tuple(a)]
-    n = len(a)
-    while True:
-        i = n - 2
-        while i >= 0 and a[i] >= a[i + 1]:
-            i -= 1
-        if i < 0:
-            return out
-        j = n - 1
-        while a[j] <= a[i]:
-            j -= 1
-        a[i], a[j] = a[j], a[i]
-        a[i + 1 :] = reversed(a[i + 1 :])
-        out.append(tuple(a))
-
-
 def permutation_test(
     result: MetaRegressionResult,
     *,
@@ -790,46 +771,10 @@ def permutation_test(
     use_exact = bool(exact) if exact is not None else n_exact <= iter
     if use_exact and n_exact > 5_000_000:
         raise ValueError(f"exact=True needs {n_exact} refits; too many (use random permutations, exact=False)")
-    rng = np.random.default_rng(seed)
-    arrangements: list[Any]
-    if use_exact:
-        if result.int_only:
-            arrangements = list(itertools.product((1.0, -1.0), repeat=k))
-        else:
-            # orderings of the group labels -> row order of X, same multiset as metafor's .genuperms
-            groups = [np.flatnonzero(inv == g) for g in range(int(inv.max()) + 1)]
-            arrangements = []
-            for perm in _multiset_permutations(inv.tolist()):
-                rows = np.empty(k, dtype=int)
-                used = [0] * len(groups)
-                for pos, g in enumerate(perm):
-                    rows[pos] = groups[g][used[g]]
-                    used[g] += 1
-                arrangements.append(rows)
-        total = len(arrangements)
-    else:
-        total = int(iter)
-        arrangements = []
-    stat_perm = np.full((total, p), np.nan)
-    qm_perm = np.full(total, np.nan)
-    for i in range(total):
-        if use_exact:
-            arr = arrangements[i]
-        elif i == 0:
-            arr = (np.ones(k) if result.int_only else np.arange(k))
-        else:
-            arr = rng.choice((-1.0, 1.0), size=k) if result.int_only else rng.permutation(k)
-        try:
-            if result.int_only:
-                f = fit_rma(np.asarray(arr, dtype=float) * y, v, X, **fitargs)  # type: ignore[arg-type]
-            else:
-                f = fit_rma(y, v, X[np.asarray(arr)], **fitargs)  # type: ignore[arg-type]
-        except (np.linalg.LinAlgError, ValueError, ZeroDivisionError):
-            continue
-        stat_perm[i] = f.statistic
-        qm_perm[i] = f.qm
-        if cb is not None:
-            cb(i + 1, total)
+    stat_perm, qm_perm, total = permutation_refits(
+        y, v, X, fitargs, int_only=result.int_only, groups=None if result.int_only else inv, exact=use_exact,
+        iterations=int(iter), rng=np.random.default_rng(seed), progress=cb,
+    )  # fmt: skip
     obs = np.asarray(result.statistic)
     ok = ~np.isnan(qm_perm)  # failed refits are left out, as metafor's na.rm = TRUE
     pval = np.array([np.mean(np.abs(stat_perm[ok, j]) >= abs(obs[j]) - tol) for j in range(p)])

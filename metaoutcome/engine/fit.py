@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import dist
-from .estimators import COMMON, estimate_tau2_many
+from .estimators import COMMON, estimate_tau2_many, typical_variance
 from .qprofile import SIGNS, q_profile_ci_many
 from .solver import zero_stats
 from .stack import FloatArray, Stack, row_sums, stack
@@ -169,6 +169,39 @@ def undefined_for_one_study(fit: dict[str, Any], one: NDArray[np.bool_]) -> None
     if one.any():
         for name in UNDEFINED_AT_K1:
             fit[name] = np.where(one, np.nan, fit[name])
+
+
+# ------------------------------------------------------------------------------------------------
+# common-effect models fitted outside the engine (Mantel-Haenszel, Peto)
+# ------------------------------------------------------------------------------------------------
+
+
+def fixed_heterogeneity(yi: FloatArray, vi: FloatArray, beta: float, q: float | None = None) -> dict[str, Any]:
+    """Q (about the given pooled value, as rma.mh) and the Q-based I^2/H^2 of a fixed model."""
+    k = yi.size
+    nan = float("nan")
+    if q is None:
+        q = max(0.0, float(np.sum((yi - beta) ** 2 / vi))) if k > 1 else 0.0
+    if k > 1:
+        out = dict(q=q, q_df=k - 1, q_pvalue=float(dist.chi2_sf(q, k - 1)),
+                   i2=max(0.0, 100.0 * (q - (k - 1)) / q) if q > 0 else 0.0, h2=q / (k - 1))  # fmt: skip
+    else:
+        out = dict(q=nan, q_df=0, q_pvalue=nan, i2=nan, h2=nan)
+    out.update(
+        tau2=0.0, tau2_se=nan, tau=0.0, tau2_ci_low=nan, tau2_ci_high=nan, tau_ci_low=nan, tau_ci_high=nan,
+        i2_ci_low=nan, i2_ci_high=nan, h2_ci_low=nan, h2_ci_high=nan, pi_low=nan, pi_high=nan,
+        vt=typical_variance(vi) if k > 1 else nan,
+    )  # fmt: skip
+    return out
+
+
+def z_inference(beta: float, se: float, alpha: float) -> dict[str, Any]:
+    """z statistic, p-value and CI of a pooled value with a known SE (Mantel-Haenszel, Peto)."""
+    crit = float(dist.norm_isf(alpha / 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = float(np.float64(beta) / np.float64(se))
+    return dict(estimate=beta, se=se, statistic=stat, pvalue=float(2 * dist.norm_sf(abs(stat))),
+                ci_low=beta - crit * se, ci_high=beta + crit * se, df=float("nan"))  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------------
