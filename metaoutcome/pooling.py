@@ -51,7 +51,6 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from ._checks import as_float_array, check_choice, check_level, check_same_length
-from .effects.binary import _other_cell
 from .engine import dist
 from .engine.estimators import COMMON as COMMON_METHODS
 from .engine.estimators import METHODS
@@ -470,6 +469,8 @@ def _tables(
     n1i: ArrayLike | None, n2i: ArrayLike | None, labels: Sequence[Any] | None, notes: _Notes,
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, tuple[str, ...], list[ExcludedRow]]:  # fmt: skip
     """Checked 2x2 tables; tables with a missing count are excluded and reported (as metafor omits them)."""
+    from .effects.binary import _other_cell  # (lazily: pool() need not load the effect-size package)
+
     a = as_float_array("ai", ai, nonnegative=True, allow_nan=True)
     c = as_float_array("ci", ci, nonnegative=True, allow_nan=True)
     # the second cell of each arm, from it or from the arm size (the effect-size step's rule)

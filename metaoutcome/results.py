@@ -282,9 +282,9 @@ class PoolResult:
               ``pi_high_natural``: back-transformed (percent for proportions, ratios, months);
             - ``exclusion_reason``: why a row was not pooled (empty otherwise).
         """
-        from scipy import stats
+        from .engine.dist import norm_isf
 
-        z = float(stats.norm.isf((1 - self.level / 100.0) / 2))
+        z = float(norm_isf((1 - self.level / 100.0) / 2))
         se = np.sqrt(self.vi)
         n = self.yi.size
         study = pd.DataFrame(
