@@ -58,6 +58,8 @@ __all__ = [
     "rstudent",
     "hat_matrix",
     "weight_matrix",
+    "hatvalues",
+    "weights",
     "influence",
     "cumulative",
     "LeaveOneOutResult",
@@ -711,3 +713,36 @@ def weight_matrix(result: Any) -> FloatArray:
     [50.0, 25.0]
     """
     return _matrices(result)[1]
+
+
+def hatvalues(result: Any, type: str = "diagonal") -> FloatArray:  # noqa: A002 - metafor's argument name
+    """metafor's ``hatvalues(res, type)``: the hat values (``"diagonal"``) or :func:`hat_matrix`.
+
+    Examples
+    --------
+    >>> from metaoutcome import pool
+    >>> hatvalues(pool([0.1, 0.5], [0.02, 0.02], method="FE")).tolist()
+    [0.5, 0.5]
+    """
+    from ._checks import check_choice
+
+    H = hat_matrix(result)
+    return H if check_choice("type", type, ["diagonal", "matrix"]) == "matrix" else np.diag(H).copy()
+
+
+def weights(result: Any, type: str = "diagonal") -> FloatArray:  # noqa: A002 - metafor's argument name
+    """metafor's ``weights(res, type)``: the weights in percent (``"diagonal"``) or :func:`weight_matrix`.
+
+    Examples
+    --------
+    >>> from metaoutcome import pool
+    >>> weights(pool([0.1, 0.5], [0.02, 0.06], method="FE")).tolist()
+    [75.0, 25.0]
+    """
+    from ._checks import check_choice
+
+    W = weight_matrix(result)
+    if check_choice("type", type, ["diagonal", "matrix"]) == "matrix":
+        return W
+    w = np.diag(W)
+    return np.asarray(100.0 * w / w.sum(), dtype=float)

@@ -233,3 +233,26 @@ def test_egger_size_predictor_needs_ni() -> None:
         mo.egger_test(mo.pool(YI, VI), predictor="sqrtninv")
     e = mo.egger_test(mo.pool(YI, VI), predictor="sqrtninv", ni=NI)
     assert np.isfinite(e.statistic)
+
+
+# ------------------------------------------------------------------------------------------------
+# metafor's names for the views
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("alias, name", [("leave1out", "leave_one_out"), ("cumul", "cumulative"),
+                                         ("regtest", "egger_test"), ("ranktest", "rank_test"),
+                                         ("trimfill", "trim_and_fill"), ("permutest", "permutation_test")])  # fmt: skip
+def test_metafor_names_are_the_same_functions(alias: str, name: str) -> None:
+    assert getattr(mo, alias) is getattr(mo, name, None) or getattr(mo, alias).__name__ == name
+
+
+@pytest.mark.parametrize("case", FIX["matrices"], ids=[c["id"] for c in FIX["matrices"]])
+def test_hatvalues_and_weights_with_metafor_types(case: dict[str, Any]) -> None:
+    res = _model(case)
+    assert_allclose(mo.hatvalues(res), _arr(case["hat_diag"]), rtol=RTOL)
+    assert_allclose(mo.weights(res), _arr(case["weight_diag"]), rtol=RTOL)
+    assert_allclose(mo.hatvalues(res, type="matrix"), np.array(case["hat"], dtype=float), rtol=RTOL, atol=1e-12)
+    assert_allclose(mo.weights(res, type="matrix"), np.array(case["weight"], dtype=float), rtol=RTOL, atol=1e-12)
+    with pytest.raises(ValueError, match="type"):
+        mo.hatvalues(res, type="full")
