@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -202,9 +202,19 @@ class _Refits(ReportMixin):
         d.update({c: getattr(self, c) for c in _PER_STUDY})
         return pd.DataFrame(d)
 
-    def _report(self, what: str) -> dict[str, Any]:
-        return {"title": f"{what} (k = {len(self.labels)}; {self.method}, test {self.test})",
+    #: (title of the report, name of the forest-plot function in metaoutcome.plotting)
+    _what: ClassVar[tuple[str, str]] = ("", "")
+
+    def report(self) -> dict[str, Any]:
+        return {"title": f"{self._what[0]} (k = {len(self.labels)}; {self.method}, test {self.test})",
                 "lines": [], "table": self.table(), "notes": ()}  # fmt: skip
+
+    def forest(self, **kwargs: Any) -> Any:
+        """Forest plot of the refits (:func:`metaoutcome.plotting.loo_forest` or
+        :func:`metaoutcome.plotting.cumulative_forest`)."""
+        from . import plotting
+
+        return getattr(plotting, self._what[1])(self, self.overall, **kwargs)
 
     def table(self) -> pd.DataFrame:  # pragma: no cover - each subclass has its own
         raise NotImplementedError
@@ -216,7 +226,8 @@ class _Refits(ReportMixin):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class LeaveOneOutResult(_Refits):
-    """Result of :func:`leave_one_out` (metafor ``leave1out``).
+    """Result of :func:`leave_one_out` (metafor ``leave1out``); ``forest()`` draws
+    :func:`metaoutcome.plotting.loo_forest`.
 
     Attributes
     ----------
@@ -238,23 +249,17 @@ class LeaveOneOutResult(_Refits):
         The model with all studies.
     """
 
+    _what: ClassVar[tuple[str, str]] = ("Leave-one-out analysis", "loo_forest")
+
     def table(self) -> pd.DataFrame:
         """Tidy table, one row per omitted study: ``omitted`` then the attributes above."""
         return self._table("omitted", len(self.labels) - 1)
 
-    def forest(self, **kwargs: Any) -> Any:
-        """Forest plot of the leave-one-out refits (:func:`metaoutcome.plotting.loo_forest`)."""
-        from .plotting import loo_forest
-
-        return loo_forest(self, self.overall, **kwargs)
-
-    def report(self) -> dict[str, Any]:
-        return self._report("Leave-one-out analysis")
-
 
 @dataclass(frozen=True, eq=False, repr=False)
 class CumulativeResult(_Refits):
-    """Result of :func:`cumulative` (metafor ``cumul``).
+    """Result of :func:`cumulative` (metafor ``cumul``); ``forest()`` draws
+    :func:`metaoutcome.plotting.cumulative_forest`.
 
     Attributes
     ----------
@@ -274,6 +279,7 @@ class CumulativeResult(_Refits):
         The model with all studies.
     """
 
+    _what: ClassVar[tuple[str, str]] = ("Cumulative meta-analysis", "cumulative_forest")
     order: NDArray[np.int64] = field(kw_only=True)
     #: studies in each row's fit (1, 2, ..., k; fewer rows with ``collapse=True``)
     k: NDArray[np.int64] | None = field(default=None, kw_only=True)
@@ -282,15 +288,6 @@ class CumulativeResult(_Refits):
         """Tidy table: ``added`` (with ``collapse``: the ordering value), ``k`` (studies so far),
         then the pooled columns."""
         return self._table("added", np.arange(1, len(self.labels) + 1) if self.k is None else self.k)
-
-    def forest(self, **kwargs: Any) -> Any:
-        """Forest plot of the cumulative refits (:func:`metaoutcome.plotting.cumulative_forest`)."""
-        from .plotting import cumulative_forest
-
-        return cumulative_forest(self, self.overall, **kwargs)
-
-    def report(self) -> dict[str, Any]:
-        return self._report("Cumulative meta-analysis")
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -715,6 +712,15 @@ def weight_matrix(result: Any) -> FloatArray:
     return _matrices(result)[1]
 
 
+def _by_type(matrix: FloatArray, type: str, percent: bool) -> FloatArray:  # noqa: A002
+    from ._checks import check_choice
+
+    if check_choice("type", type, ["diagonal", "matrix"]) == "matrix":
+        return matrix
+    d = np.diag(matrix).copy()
+    return np.asarray(100.0 * d / d.sum() if percent else d, dtype=float)
+
+
 def hatvalues(result: Any, type: str = "diagonal") -> FloatArray:  # noqa: A002 - metafor's argument name
     """metafor's ``hatvalues(res, type)``: the hat values (``"diagonal"``) or :func:`hat_matrix`.
 
@@ -724,10 +730,7 @@ def hatvalues(result: Any, type: str = "diagonal") -> FloatArray:  # noqa: A002 
     >>> hatvalues(pool([0.1, 0.5], [0.02, 0.02], method="FE")).tolist()
     [0.5, 0.5]
     """
-    from ._checks import check_choice
-
-    H = hat_matrix(result)
-    return H if check_choice("type", type, ["diagonal", "matrix"]) == "matrix" else np.diag(H).copy()
+    return _by_type(hat_matrix(result), type, percent=False)
 
 
 def weights(result: Any, type: str = "diagonal") -> FloatArray:  # noqa: A002 - metafor's argument name
@@ -739,10 +742,4 @@ def weights(result: Any, type: str = "diagonal") -> FloatArray:  # noqa: A002 - 
     >>> weights(pool([0.1, 0.5], [0.02, 0.06], method="FE")).tolist()
     [75.0, 25.0]
     """
-    from ._checks import check_choice
-
-    W = weight_matrix(result)
-    if check_choice("type", type, ["diagonal", "matrix"]) == "matrix":
-        return W
-    w = np.diag(W)
-    return np.asarray(100.0 * w / w.sum(), dtype=float)
+    return _by_type(weight_matrix(result), type, percent=True)
