@@ -50,7 +50,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._display import ReportMixin
 from .engine import dist
-from .engine.fit import RmaFit, fit_rma
+from .engine.mods import fit_mods_rows, fit_rma
 from .heterogeneity import Stack, masked, stack
 
 __all__ = [
@@ -369,10 +369,6 @@ class InfluenceResult(ReportMixin):
                 "table": self.table(), "notes": () if n == 0 else (f"{n} stud{'y' if n == 1 else 'ies'} flagged as influential",)}  # fmt: skip
 
 
-def _refit(m: _Model, keep: NDArray[np.bool_] | NDArray[np.int64]) -> RmaFit:
-    return fit_rma(m.y[keep], m.v[keep], m.X[keep], m.method, m.test, m.level, intercept=m.intercept)
-
-
 def leave_one_out(result: Any) -> LeaveOneOutResult:
     """Refit the model leaving out each study in turn (metafor ``leave1out``).
 
@@ -570,31 +566,31 @@ def influence(result: Any) -> InfluenceResult:
     hat[hat > 1 - 10 * _EPS] = 1.0
     weight = 100 * w / w.sum()
     pred = m.X @ full.beta
-    svb = np.linalg.inv(full.vb)
-    det_full = float(np.linalg.det(full.vb))
     nan = np.full(k, np.nan)
     tau2_del, qe_del, delpred, vdelpred, s2w, dffits, cook, covr = (nan.copy() for _ in range(8))
     dfbs = np.full((k, p), np.nan)
-    for i in range(k):
-        keep = np.arange(k) != i
-        if np.linalg.matrix_rank(m.X[keep]) < p:
-            continue
-        try:
-            f = _refit(m, keep)
-        except (np.linalg.LinAlgError, ValueError):
-            continue
-        xi = m.X[i]
-        tau2_del[i], qe_del[i], s2w[i] = f.tau2, f.qe, f.s2w
-        delpred[i] = float(xi @ f.beta)
-        vdelpred[i] = float(xi @ f.vb @ xi)
+    # the k deletions as one stack for the engine (a deletion that leaves X rank deficient: NaN)
+    keep = ~np.eye(k, dtype=bool)
+    full_rank = np.linalg.matrix_rank(np.where(keep[:, :, None], m.X[None], 0.0)) == p
+    f, fitted = fit_mods_rows(masked(m.y, m.v, keep[full_rank], m.X), method=m.method, test=m.test,
+                              level=m.level, intercept=m.intercept)  # fmt: skip
+    rows = np.flatnonzero(full_rank)[fitted]
+    f = {name: (val[fitted] if isinstance(val, np.ndarray) and val.shape[:1] == fitted.shape else val)
+         for name, val in f.items()}  # fmt: skip
+    if rows.size:
+        xi = m.X[rows]
+        tau2_del[rows], qe_del[rows], s2w[rows] = f["tau2"], f["qe"], f["s2w"]
+        delpred[rows] = np.einsum("gi,gi->g", xi, f["beta"])
+        vdelpred[rows] = np.einsum("gi,gij,gj->g", xi, f["vb"], xi)
         with np.errstate(divide="ignore", invalid="ignore"):
-            dffits[i] = (pred[i] - delpred[i]) / math.sqrt(f.s2w * hat[i] * (f.tau2 + m.v[i]))
-            wd = 1.0 / (m.v + f.tau2)
-            vb_del = np.linalg.inv(m.X.T @ (m.X * wd[:, None]))
-            dfb = full.beta - f.beta
-            dfbs[i] = dfb / np.sqrt(f.s2w * np.diag(vb_del))
-        cook[i] = float(dfb @ svb @ dfb)
-        covr[i] = float(np.linalg.det(f.vb)) / det_full
+            dffits[rows] = (pred[rows] - delpred[rows]) / np.sqrt(s2w[rows] * hat[rows] * (tau2_del[rows] + m.v[rows]))
+            # DFBETAS weights all k studies by 1/(v + tau^2_(-i))
+            wd = 1.0 / (m.v[None, :] + tau2_del[rows][:, None])
+            vb_del = np.linalg.inv(np.einsum("ki,gk,kj->gij", m.X, wd, m.X))
+            dfb = full.beta[None, :] - f["beta"]
+            dfbs[rows] = dfb / np.sqrt(s2w[rows][:, None] * np.einsum("gii->gi", vb_del))
+        cook[rows] = np.einsum("gi,ij,gj->g", dfb, np.linalg.inv(full.vb), dfb)
+        covr[rows] = np.linalg.det(f["vb"]) / float(np.linalg.det(full.vb))
     return _influence_result(m, p, hat, weight, pred, delpred, vdelpred, s2w, tau2_del, qe_del, dffits, cook, covr, dfbs)
 
 

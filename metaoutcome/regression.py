@@ -52,7 +52,7 @@ from numpy.typing import ArrayLike, NDArray
 from ._checks import as_float_array, check_choice, check_level, check_same_length
 from ._display import ReportMixin
 from .engine.estimators import COMMON
-from .engine.fit import RMA_METHODS, RMA_TESTS, RmaFit, default_btt, fit_rma, pseudo_r2
+from .engine.mods import RMA_METHODS, RMA_TESTS, RmaFit, default_btt, fit_rma, pseudo_r2
 from .engine.permute import permutation_refits
 
 __all__ = [

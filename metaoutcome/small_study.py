@@ -43,7 +43,7 @@ from numpy.typing import ArrayLike, NDArray
 from ._checks import check_choice
 from ._display import ReportMixin
 from .engine import dist
-from .engine.fit import fit_rma
+from .engine.mods import fit_rma
 
 __all__ = [
     "egger_test",

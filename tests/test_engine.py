@@ -256,3 +256,24 @@ def test_hatvalues_and_weights_with_metafor_types(case: dict[str, Any]) -> None:
     assert_allclose(mo.weights(res, type="matrix"), np.array(case["weight"], dtype=float), rtol=RTOL, atol=1e-12)
     with pytest.raises(ValueError, match="type"):
         mo.hatvalues(res, type="full")
+
+
+# ------------------------------------------------------------------------------------------------
+# models with moderators, many at once
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["REML", "DL", "SJ", "FE"])
+def test_stacked_meta_regressions_equal_one_at_a_time(method: str) -> None:
+    # three meta-regressions of different k padded into one stack (studies 0..k-1 of dat.bcg)
+    from metaoutcome.engine import fit_mods_many, masked
+
+    X = np.column_stack([np.ones(YI.size), D["ablat"]])
+    incl = np.arange(YI.size)[None, :] < np.array([[13], [9], [6]])
+    many = fit_mods_many(masked(YI, VI, incl, X), method, "knha", 95.0)
+    for g, k in enumerate((13, 9, 6)):
+        one = fit_rma(YI[:k], VI[:k], X[:k], method, "knha", 95.0)
+        assert_allclose(many["beta"][g], one.beta, rtol=RTOL_PATHS)
+        assert_allclose(many["se"][g], one.se, rtol=RTOL_PATHS)
+        for name in ("tau2", "qe", "qm", "i2", "ll_reml"):
+            assert_allclose(many[name][g], getattr(one, name), rtol=RTOL_PATHS, atol=1e-12, err_msg=name)

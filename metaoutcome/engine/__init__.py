@@ -18,7 +18,8 @@ Egger's test are views of these fits.
 from __future__ import annotations
 
 from .estimators import COMMON, METHODS, TAU2_METHODS, Tau2Fit, Tau2Many, estimate_tau2, estimate_tau2_many
-from .fit import RMA_METHODS, RMA_TESTS, RmaFit, fit_many, fit_rma
+from .fit import fit_many
+from .mods import RMA_METHODS, RMA_TESTS, RmaFit, fit_mods_many, fit_rma
 from .qprofile import SIGNS, QProfileCI, QProfileMany, q_profile_ci, q_profile_ci_many
 from .stack import Stack, masked, stack, stack_groups
 
@@ -27,5 +28,5 @@ __all__ = [
     "Stack", "stack", "stack_groups", "masked",
     "Tau2Fit", "Tau2Many", "estimate_tau2", "estimate_tau2_many",
     "QProfileCI", "QProfileMany", "q_profile_ci", "q_profile_ci_many",
-    "RmaFit", "fit_many", "fit_rma",
+    "RmaFit", "fit_many", "fit_mods_many", "fit_rma",
 ]  # fmt: skip

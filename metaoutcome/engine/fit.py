@@ -1,18 +1,13 @@
-"""Fitting a model: the intercept-only model for a stack of meta-analyses (:func:`fit_many`) and
-a model with moderators (:func:`fit_rma`), both metafor ``rma.uni``, on the one engine.
-
-:func:`fit_many` is the code path behind :func:`metaoutcome.pool`,
-:func:`metaoutcome.batch.pool_batch`, leave-one-out, cumulative, influence and GOSH;
-:func:`fit_rma` behind meta-regression, permutation tests, Egger's test and the influence of a
-meta-regression. Both take tau^2 from :func:`metaoutcome.engine.estimators.estimate_tau2_many`
-(one table of estimators, one solver) and the Q-profile interval from
-:mod:`metaoutcome.engine.qprofile`.
+"""Fitting the intercept-only model (metafor ``rma.uni`` without ``mods``) for a stack of
+meta-analyses at once: :func:`fit_many`, the code path behind :func:`metaoutcome.pool`,
+:func:`metaoutcome.batch.pool_batch`, leave-one-out, cumulative, influence and GOSH. tau^2 comes
+from :func:`metaoutcome.engine.estimators.estimate_tau2_many` (one table of estimators, one
+solver), the Q-profile interval from :mod:`metaoutcome.engine.qprofile`. Models with moderators:
+:mod:`metaoutcome.engine.mods`.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,9 +15,9 @@ from numpy.typing import NDArray
 
 from . import dist
 from .estimators import COMMON, estimate_tau2_many, typical_variance
-from .qprofile import SIGNS, q_profile_ci_many
+from .qprofile import q_profile_ci_many
 from .solver import zero_stats
-from .stack import FloatArray, Stack, row_sums, stack
+from .stack import FloatArray, Stack, row_sums
 
 _EPS = float(np.finfo(float).eps)
 COMMON_METHODS = COMMON
@@ -202,213 +197,3 @@ def z_inference(beta: float, se: float, alpha: float) -> dict[str, Any]:
         stat = float(np.float64(beta) / np.float64(se))
     return dict(estimate=beta, se=se, statistic=stat, pvalue=float(2 * dist.norm_sf(abs(stat))),
                 ci_low=beta - crit * se, ci_high=beta + crit * se, df=float("nan"))  # fmt: skip
-
-
-# ------------------------------------------------------------------------------------------------
-# models with moderators
-# ------------------------------------------------------------------------------------------------
-
-#: tau^2 estimators accepted with moderators (metafor's names), and the common-effect model.
-RMA_METHODS: tuple[str, ...] = COMMON + ("DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM")
-#: Inference for the coefficients (metafor ``test=``).
-RMA_TESTS: tuple[str, ...] = ("z", "t", "knha", "adhoc")
-
-
-@dataclass(frozen=True)
-class RmaFit:
-    """Everything ``rma.uni`` computes for one model (internal; public results wrap it)."""
-
-    k: int
-    p: int
-    beta: FloatArray
-    vb: FloatArray
-    se: FloatArray
-    statistic: FloatArray
-    pvalue: FloatArray
-    ci_low: FloatArray
-    ci_high: FloatArray
-    ddf: float
-    s2w: float
-    tau2: float
-    tau2_se: float
-    qe: float
-    qe_df: int
-    qe_pvalue: float
-    i2: float
-    h2: float
-    vt: float
-    qm: float
-    qm_df: tuple[int, float]
-    qm_pvalue: float
-    btt: tuple[int, ...]
-    ll_ml: float
-    ll_reml: float
-    weights: FloatArray
-    converged: bool
-    #: Q-profile CI of tau^2 and the I^2, H^2 bounds it implies (``profile=True``; else NaN)
-    tau2_ci: tuple[float, float] = (math.nan, math.nan)
-    i2_ci: tuple[float, float] = (math.nan, math.nan)
-    h2_ci: tuple[float, float] = (math.nan, math.nan)
-    #: ``("", ">")``-style signs of the tau^2 bounds (``">"``: beyond the search limit)
-    tau2_ci_signs: tuple[str, str] = ("", "")
-
-
-def default_btt(p: int, intercept: bool) -> tuple[int, ...]:
-    """metafor's ``.set.btt``: every coefficient but the intercept (0-based positions)."""
-    if p > 1:
-        return tuple(range(1, p)) if intercept else tuple(range(p))
-    return (0,)
-
-
-def model_stack(y: FloatArray, v: FloatArray, X: FloatArray, intercept: bool = True) -> Stack:
-    """The one-row stack of a model; the intercept-only model takes the engine's fast path."""
-    if X.shape[1] == 1 and intercept and bool(np.all(X == 1.0)):
-        return stack(y, v)
-    return stack(y, v, X)
-
-
-def fit_rma(
-    y: FloatArray,
-    v: FloatArray,
-    X: FloatArray,
-    method: str = "REML",
-    test: str = "z",
-    level: float = 95.0,
-    btt: tuple[int, ...] | None = None,
-    intercept: bool = True,
-    tau2: float | None = None,
-    profile: bool = False,
-    tau2_ci_max: float | None = None,
-) -> RmaFit:
-    """Fit ``rma.uni(yi, vi, mods = X, intercept = FALSE, method, test, level)``.
-
-    ``X`` is the full design matrix (with its intercept column when there is one). ``tau2``
-    fixes tau^2 (metafor ``tau2=``). tau^2 and the heterogeneity statistics are computed from
-    the centred ``yi``, as metafor does. ``profile=True`` adds the Q-profile CI of tau^2
-    (metafor ``confint(res)``, search limit ``tau2_ci_max``, default ``max(100, 10 tau^2)``) and
-    the I^2 and H^2 bounds it implies.
-    """
-    y = np.asarray(y, dtype=float)
-    v = np.asarray(v, dtype=float)
-    X = np.asarray(X, dtype=float)
-    k, p = X.shape
-    nan = float("nan")
-    if k == 1:
-        test = "z"  # metafor: "Setting argument test = 'z' since k = 1"
-    common = method in COMMON
-    tau2_se = nan
-    conv = True
-    centred = model_stack(y - y.mean(), v, X, intercept)  # metafor centres yi for tau^2 and QE
-    if tau2 is not None:
-        t2 = float(tau2)
-    elif common or k == 1:
-        t2 = 0.0
-    else:
-        est = estimate_tau2_many(centred, method)
-        t2, tau2_se, conv = float(est.tau2[0]), float(est.se[0]), bool(est.converged[0])
-    w = 1.0 / (v + t2)
-    WX = X * w[:, None]
-    vb = np.linalg.inv(X.T @ WX)
-    vb = (vb + vb.T) / 2
-    beta = vb @ (WX.T @ y)
-    resid = y - X @ beta
-    rss_f = float(np.sum(w * resid**2))
-    s2w = 1.0
-    if test in ("knha", "adhoc"):
-        s2w = 0.0 if rss_f <= _EPS else (rss_f / (k - p) if k > p else nan)
-        if test == "adhoc" and s2w < 1:
-            s2w = 1.0
-    vb = s2w * vb
-    if btt is None:
-        btt = default_btt(p, intercept)
-    m = len(btt)
-    bi = np.array(btt)
-    se = np.sqrt(np.diag(vb))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stat = beta / se
-        try:
-            sub = vb[np.ix_(bi, bi)]
-            qm = float(beta[bi] @ np.linalg.solve(sub, beta[bi]))
-            np.linalg.cholesky(sub)
-        except np.linalg.LinAlgError:
-            qm = nan
-    alpha = 1 - level / 100.0
-    if test in ("knha", "adhoc", "t"):
-        ddf = float(k - p)
-        qm = qm / m
-        qm_df: tuple[int, float] = (m, float(k - p))
-        qm_p = float(dist.f_sf(qm, m, k - p)) if k - p > 0 else nan
-        if ddf > 0:
-            pval = 2 * dist.t_sf(np.abs(stat), ddf)
-            crit = float(dist.t_isf(alpha / 2, ddf))
-        else:
-            pval = np.full(p, nan)
-            crit = nan
-    else:
-        ddf = nan
-        qm_df = (m, nan)
-        qm_p = float(dist.chi2_sf(qm, m))
-        pval = 2 * dist.norm_sf(np.abs(stat))
-        crit = float(dist.norm_isf(alpha / 2))
-    # heterogeneity, from the common-effect weights
-    if k > p:
-        z = zero_stats(centred)
-        qe = max(0.0, float(z.q[0]))
-        qe_p = float(dist.chi2_sf(qe, k - p))
-        vt = (k - p) / float(z.trp[0])
-        if common:
-            i2 = max(0.0, 100 * (qe - (k - p)) / qe) if qe > 0 else nan
-            h2 = qe / (k - p)
-        else:
-            i2 = 100 * t2 / (vt + t2)
-            h2 = t2 / vt + 1
-    else:
-        qe, qe_p, i2, h2, vt = 0.0, 1.0, 0.0, 1.0, 0.0
-    ll_ml = -0.5 * k * math.log(2 * math.pi) - 0.5 * float(np.sum(np.log(v + t2))) - 0.5 * rss_f
-    ll_reml = (
-        -0.5 * (k - p) * math.log(2 * math.pi)
-        + 0.5 * float(np.linalg.slogdet(X.T @ X)[1])
-        - 0.5 * float(np.sum(np.log(v + t2)))
-        - 0.5 * float(np.linalg.slogdet(X.T @ WX)[1])
-        - 0.5 * rss_f
-    )
-    cis: dict[str, Any] = {}
-    if profile and not common and k > p:
-        # metafor's confint profiles the generalized Q of the uncentred yi
-        ci = q_profile_ci_many(model_stack(y, v, X, intercept), np.array([t2]), level / 100.0, tau2_ci_max)
-        lo, hi = float(ci.low[0]), float(ci.high[0])
-        cis = dict(tau2_ci=(lo, hi), i2_ci=(100 * lo / (vt + lo), 100 * hi / (vt + hi)),
-                   h2_ci=(lo / vt + 1, hi / vt + 1),
-                   tau2_ci_signs=(SIGNS[int(ci.low_sign[0])], SIGNS[int(ci.high_sign[0])]))  # fmt: skip
-    return RmaFit(
-        **cis,
-        k=k, p=p, beta=beta, vb=vb, se=se, statistic=stat, pvalue=np.asarray(pval, dtype=float),
-        ci_low=beta - crit * se, ci_high=beta + crit * se, ddf=ddf, s2w=s2w, tau2=t2, tau2_se=tau2_se,
-        qe=qe, qe_df=k - p, qe_pvalue=qe_p, i2=i2, h2=h2, vt=vt, qm=qm, qm_df=qm_df, qm_pvalue=qm_p,
-        btt=tuple(btt), ll_ml=ll_ml, ll_reml=ll_reml, weights=100 * w / float(np.sum(w)), converged=conv,
-    )  # fmt: skip
-
-
-def pseudo_r2(y: FloatArray, v: FloatArray, X: FloatArray, fit: RmaFit, method: str) -> float:
-    """metafor's R^2 (``r2def = "1"``): proportional reduction of tau^2 against the intercept-only
-    model with the same estimator, in percent, truncated at 0; common-effect models: the
-    adjusted R^2 of the weighted least-squares regression (``lm(yi ~ X, weights = 1/vi)``)."""
-    k = y.size
-    if method in COMMON:
-        if np.var(y) == 0:
-            return 0.0
-        w = 1.0 / v
-        ybar = float(np.sum(w * y) / np.sum(w))
-        sst = float(np.sum(w * (y - ybar) ** 2))
-        WX = X * w[:, None]
-        b = np.linalg.solve(X.T @ WX, WX.T @ y)
-        sse = float(np.sum(w * (y - X @ b) ** 2))
-        r2 = 1 - sse / sst
-        if k <= X.shape[1]:  # a saturated model: the adjusted R^2 is undefined (metafor gives NaN)
-            return float("nan")
-        adj = 1 - (1 - r2) * (k - 1) / (k - X.shape[1])
-        return max(0.0, 100 * adj)
-    t_re = float(estimate_tau2_many(stack(y, v), method, with_se=False).tau2[0])
-    if t_re == 0:
-        return 0.0
-    return max(0.0, 100 * (t_re - fit.tau2) / t_re)

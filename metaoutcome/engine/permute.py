@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .fit import fit_rma
-from .stack import FloatArray
+from .mods import fit_mods_rows
+from .stack import FloatArray, Stack
 
 
 def multiset_permutations(items: list[int]) -> list[tuple[int, ...]]:
@@ -50,6 +50,9 @@ def _exact_arrangements(k: int, groups: NDArray[np.int64] | None) -> list[Any]:
     return out
 
 
+_CHUNK = 4096
+
+
 def permutation_refits(
     y: FloatArray, v: FloatArray, X: FloatArray, fitargs: dict[str, Any], *, int_only: bool,
     groups: NDArray[np.int64] | None, exact: bool, iterations: int, rng: np.random.Generator,
@@ -58,28 +61,29 @@ def permutation_refits(
     """The coefficient statistics and QM of the model refitted under each arrangement (signs of
     ``y`` flipped for an intercept-only model, rows of ``X`` permuted otherwise): all of them
     (``exact``) or ``iterations`` random ones, the first being the observed data (as metafor).
-    Failed refits are NaN. Returns ``(statistics (n, p), qm (n,), n)``."""
+    The refits are stacked and fitted by the engine in blocks; failed refits are NaN. Returns
+    ``(statistics (n, p), qm (n,), n)``."""
     k, p = X.shape
-    arrangements = _exact_arrangements(k, groups) if exact else []
-    total = len(arrangements) if exact else iterations
+    if exact:
+        arrangements = _exact_arrangements(k, groups)
+    else:  # drawn one after another, the observed arrangement first
+        arrangements = [np.ones(k) if int_only else np.arange(k)]
+        for _ in range(iterations - 1):
+            arrangements.append(rng.choice((-1.0, 1.0), size=k) if int_only else rng.permutation(k))
+    total = len(arrangements)
     stat_perm = np.full((total, p), np.nan)
     qm_perm = np.full(total, np.nan)
-    for i in range(total):
-        if exact:
-            arr = arrangements[i]
-        elif i == 0:
-            arr = np.ones(k) if int_only else np.arange(k)
+    counts = np.full(_CHUNK, k, dtype=np.int64)
+    for start in range(0, total, _CHUNK):
+        block = np.asarray(arrangements[start : start + _CHUNK])
+        n = block.shape[0]
+        if int_only:  # sign flips of y; the intercept-only model takes the engine's fast path
+            s = Stack(block.astype(float) * y[None, :], np.broadcast_to(v, (n, k)), counts[:n])
         else:
-            arr = rng.choice((-1.0, 1.0), size=k) if int_only else rng.permutation(k)
-        try:
-            if int_only:
-                f = fit_rma(np.asarray(arr, dtype=float) * y, v, X, **fitargs)
-            else:
-                f = fit_rma(y, v, X[np.asarray(arr)], **fitargs)
-        except (np.linalg.LinAlgError, ValueError, ZeroDivisionError):
-            continue
-        stat_perm[i] = f.statistic
-        qm_perm[i] = f.qm
+            s = Stack(np.broadcast_to(y, (n, k)), np.broadcast_to(v, (n, k)), counts[:n], X[block])
+        f, _ = fit_mods_rows(s, **fitargs)
+        stat_perm[start : start + n] = f["statistic"]
+        qm_perm[start : start + n] = f["qm"]
         if progress is not None:
-            progress(i + 1, total)
+            progress(start + n, total)
     return stat_perm, qm_perm, total
