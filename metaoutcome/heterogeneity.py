@@ -1,36 +1,17 @@
 """Between-study heterogeneity: tau^2 estimators, their standard errors and Q-profile intervals.
 
-This module is the public face of :mod:`metaoutcome.engine` for the intercept-only (no moderators) random-effects model
+This module is the public face of the one model engine, :mod:`metaoutcome.engine`, for the
+intercept-only random-effects model
 
 .. math:: y_i = \\mu + u_i + e_i,\\qquad u_i \\sim N(0, \\tau^2),\\qquad e_i \\sim N(0, v_i),
 
-and follows the definitions in R metafor's ``rma.uni`` and ``confint.rma.uni`` (version 3.8-1)
-line by line, written with sums instead of ``k x k`` matrices. For a weight vector ``a`` the
-projection ``P_a = diag(a) - a a' / sum(a)`` that metafor builds explicitly has the closed forms
-used below (``r = y - sum(a y) / sum(a)``):
-
-* ``y' P y = sum(a r^2)``, ``y' P P y = sum(a^2 r^2)``, ``tr(P) = sum(a) - sum(a^2)/sum(a)``;
-* ``sum(P * P) = sum(a^2) - 2 sum(a^3)/sum(a) + (sum(a^2)/sum(a))^2``;
-* ``tr(P V P V) = sum(a^2 v^2) - 2 sum(a^3 v^2)/sum(a) + (sum(a^2 v)/sum(a))^2``;
-* ``sum(P V * P) = sum(a^2 v) - 2 sum(a^3 v)/sum(a) + sum(a^2) sum(a^2 v)/sum(a)^2``.
-
-One code path for one and for many meta-analyses
-------------------------------------------------
-Every function works on a :class:`Stack`: ``G`` meta-analyses padded to a common width ``K``
-(``y`` is 0 and ``v`` is ``+inf`` in the padding, so the weight ``1/(v + tau^2)`` of a padded
-cell is exactly 0 and every sum over a row is the sum over that meta-analysis's studies).
-A single meta-analysis is the stack with one row: :func:`metaoutcome.pool`, the batched
-:func:`metaoutcome.batch.pool_batch`, leave-one-out, influence and GOSH all run this code.
-
-The one deliberate difference from metafor is *how* the iterative estimators (ML, REML, EB, PM)
-are solved. metafor uses Fisher scoring (ML, REML, EB), which fails to converge on a few percent
-of data sets with very unequal variances, and ``uniroot`` with a loose default tolerance (PM).
-Here the estimating equation ``S(tau^2) = T(tau^2)`` is solved with a bracketing root finder
-(Newton's method on the nearly linear ``T/S - 1`` with analytic derivatives and bisection
-safeguards, run on all meta-analyses at once) after scanning the whole half-line ``[0, inf)``
-on a grid: it always converges, to machine precision, and for ML and REML the largest
-(restricted) likelihood among the roots found is returned (metafor's ``ll0check`` compares its
-answer with ``tau^2 = 0`` only). The Q-profile bounds are found the same way.
+following R metafor's ``rma.uni`` and ``confint.rma.uni`` (version 3.8-1). The estimators are
+the engine's one table (:mod:`metaoutcome.engine.estimators`, which also serves models with
+moderators); the projection algebra, written with sums for p = 1, is in
+:mod:`metaoutcome.engine.stack`; the solver (a bracketing Newton root finder run on all
+meta-analyses of a :class:`Stack` at once, always converging to machine precision, the largest
+(restricted) likelihood among the roots for ML/REML) in :mod:`metaoutcome.engine.solver`; the
+Q-profile intervals in :mod:`metaoutcome.engine.qprofile`.
 
 References
 ----------
