@@ -214,6 +214,15 @@ class _Refits(ReportMixin):
         :func:`metaoutcome.plotting.cumulative_forest`)."""
         from . import plotting
 
+        if isinstance(self, CumulativeResult) and self.k is not None and len(self.labels) != len(self.order):
+            raise ValueError("forest(): a collapsed cumulative analysis (collapse=True) has rows per ordering value, "
+                             "not per study, which cumulative_forest does not draw; use table(), or cumulative() "
+                             "without collapse")  # fmt: skip
+        model = getattr(self.overall, "model", None)
+        if model in ("MH", "Peto"):  # the diamond is the Mantel-Haenszel or Peto fit, not a random-effects one
+            name = "Mantel-Haenszel" if model == "MH" else "Peto"
+            kwargs.setdefault("random_label", f"All studies ({name})")
+            kwargs.setdefault("common_label", f"All studies ({name})")
         return getattr(plotting, self._what[1])(self, self.overall, **kwargs)
 
     def table(self) -> pd.DataFrame:  # pragma: no cover - each subclass has its own

@@ -277,3 +277,19 @@ def test_stacked_meta_regressions_equal_one_at_a_time(method: str) -> None:
         assert_allclose(many["se"][g], one.se, rtol=RTOL_PATHS)
         for name in ("tau2", "qe", "qm", "i2", "ll_reml"):
             assert_allclose(many[name][g], getattr(one, name), rtol=RTOL_PATHS, atol=1e-12, err_msg=name)
+
+
+def test_forest_of_mh_refits_and_collapsed_cumulative() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    res = _fit_2x2({"fit": "mh", "measure": "RR"})
+    fig = mo.leave_one_out(res).forest()
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert "All studies (Mantel-Haenszel)" in texts
+    plt.close(fig)
+    collapsed = mo.cumulative(mo.pool(YI, VI, measure="RR"), order=D["ablat"], collapse=True)
+    with pytest.raises(ValueError, match="collapsed cumulative analysis"):
+        collapsed.forest()
