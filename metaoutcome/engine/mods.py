@@ -23,7 +23,7 @@ from .estimators import COMMON, estimate_tau2_many
 from .fit import _by_df
 from .qprofile import SIGNS, q_profile_ci_many
 from .solver import zero_stats
-from .stack import FloatArray, Stack, row_sums, stack
+from .stack import FloatArray, Stack, row_sums, stack, xdx, xtv
 
 _EPS = float(np.finfo(float).eps)
 
@@ -147,11 +147,11 @@ def fit_mods_many(
         est = estimate_tau2_many(centred, method)
         t2, tau2_se, conv = est.tau2, est.se, est.converged
     w = 1.0 / (s.v + t2[:, None])
-    A = np.einsum("gki,gk,gkj->gij", X, w, X)
+    A = xdx(X, w)
     vb = np.linalg.inv(A)
     vb = (vb + np.swapaxes(vb, 1, 2)) / 2
-    beta = np.einsum("gij,gj->gi", vb, np.einsum("gki,gk->gi", X, w * s.y))
-    resid = s.y - np.einsum("gki,gi->gk", X, beta)
+    beta = (vb @ xtv(X, w * s.y)[:, :, None])[:, :, 0]
+    resid = s.y - (X @ beta[:, :, None])[:, :, 0]
     rss = row_sums(np.where(s.mask, w * resid * resid, 0.0))
     df = k - p
     s2w = np.ones(g)
@@ -199,7 +199,7 @@ def fit_mods_many(
     h2 = np.where(more, h2, 1.0)
     logv = row_sums(np.where(s.mask, np.log(s.v + t2[:, None]), 0.0))
     ll_ml = -0.5 * k * math.log(2 * math.pi) - 0.5 * logv - 0.5 * rss
-    xtx = np.einsum("gki,gkj->gij", X, X)
+    xtx = np.swapaxes(X, 1, 2) @ X
     ll_reml = (-0.5 * df * math.log(2 * math.pi) + 0.5 * np.linalg.slogdet(xtx)[1] - 0.5 * logv
                - 0.5 * np.linalg.slogdet(A)[1] - 0.5 * rss)  # fmt: skip
     return dict(

@@ -35,6 +35,7 @@ from .stack import (
     scratch,
     sum_pp,
     trace_p,
+    xtv,
 )
 
 _rs = row_sums
@@ -120,8 +121,8 @@ def _general(method: str, s: Stack, t: FloatArray, target: FloatArray | None, de
     if not deriv:
         return lhs, rhs
     assert s.X is not None and P.inv is not None
-    c = np.einsum("gki,gk->gi", s.X, w * wr)  # X'(w^2 r): y'PPPy = sum(w^3 r^2) - c'(X'WX)^{-1}c
-    ppp = _rs(wr * wr * w) - np.einsum("gi,gij,gj->g", c, P.inv, c)
+    c = xtv(s.X, w * wr)  # X'(w^2 r): y'PPPy = sum(w^3 r^2) - c'(X'WX)^{-1}c
+    ppp = _rs(wr * wr * w) - (c[:, None, :] @ P.inv @ c[:, :, None])[:, 0, 0]
     return lhs, rhs, -2.0 * ppp, (-_rs(w * w) if method == "ML" else -sum_pp(P))
 
 

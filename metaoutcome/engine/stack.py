@@ -176,20 +176,31 @@ class Proj(NamedTuple):
     inv: FloatArray | None
 
 
+def xdx(X: FloatArray, d: FloatArray) -> FloatArray:
+    """``X' diag(d) X`` of every row, shape (G, p, p) (a batched matrix product: several times
+    faster than the equivalent three-operand einsum on large stacks)."""
+    return np.asarray((np.swapaxes(X, 1, 2) * d[:, None, :]) @ X, dtype=float)
+
+
+def xtv(X: FloatArray, d: FloatArray) -> FloatArray:
+    """``X' d`` of every row, shape (G, p)."""
+    return np.asarray((np.swapaxes(X, 1, 2) @ d[:, :, None])[:, :, 0], dtype=float)
+
+
 def proj(s: Stack, a: FloatArray) -> Proj:
     """:class:`Proj` of ``s`` with weights ``a`` (0 in the padding)."""
     sa = row_sums(a)
     if s.X is None:
         return Proj(None, a, sa, None)
-    A = np.einsum("gki,gk,gkj->gij", s.X, a, s.X)
-    return Proj(s.X, a, sa, np.linalg.inv(A))
+    return Proj(s.X, a, sa, np.asarray(np.linalg.inv(xdx(s.X, a)), dtype=float))
 
 
 def gmat(P: Proj, d: FloatArray) -> FloatArray:
     """``G(d) = (X'AX)^{-1} X' diag(d) X`` of each row, shape (G, p, p)."""
     if P.X is None:
         return (row_sums(d) / P.sa)[:, None, None]
-    return np.asarray(P.inv @ np.einsum("gki,gk,gkj->gij", P.X, d, P.X), dtype=float)
+    assert P.inv is not None
+    return np.asarray(P.inv @ xdx(P.X, d), dtype=float)
 
 
 def _tr(m: FloatArray) -> FloatArray:
@@ -206,8 +217,8 @@ def fitted(P: Proj, y: FloatArray) -> FloatArray:
     if P.X is None:
         return (row_sums(P.a * y) / P.sa)[:, None]
     assert P.inv is not None
-    b = np.einsum("gij,gj->gi", P.inv, np.einsum("gki,gk->gi", P.X, P.a * y))
-    return np.asarray(np.einsum("gki,gi->gk", P.X, b), dtype=float)
+    b = P.inv @ xtv(P.X, P.a * y)[:, :, None]
+    return np.asarray((P.X @ b)[:, :, 0], dtype=float)
 
 
 def trace_p(P: Proj) -> FloatArray:
