@@ -7,12 +7,16 @@ module             what it holds
 ``solver``         the estimating equations of ML/REML/EB/PM and the one bracketing root finder
 ``estimators``     the one table of tau^2 estimators (DL, HE, HS, SJ, ML, REML, EB, PM; FE/EE/CE)
 ``qprofile``       Q-profile confidence intervals for tau^2 (with and without moderators)
-``fit``            :func:`fit_many` (intercept only, vectorised) and :func:`fit_rma` (moderators)
+``fit``            :func:`fit_many`: the intercept-only model for a stack of meta-analyses
+``mods``           :func:`fit_mods_many`: models with moderators for a stack; :func:`fit_rma`, one of them
+``permute``        the refits of a permutation test, stacked
 ``dist``           normal, t, chi-square and F tails from :mod:`scipy.special`
 =================  ==================================================================================
 
-``pool``, ``pool_batch``, ``meta_regression``, leave-one-out, cumulative, influence, GOSH and
-Egger's test are views of these fits.
+``pool``, ``pool_batch``, ``meta_regression``, leave-one-out, cumulative, influence, GOSH, the
+permutation test and Egger's test are views of these fits. The intercept-only rows take a fast
+path (sums instead of ``p x p`` algebra): the same formulas, tested against the general path
+with ``X = 1`` in ``tests/test_engine.py``.
 """
 
 from __future__ import annotations
