@@ -9,12 +9,19 @@ Entry points
     covariance ratio, tau^2 and QE without the study, hat values, weights, DFBETAS and
     metafor's flag for influential studies. metafor: ``influence.rma.uni``.
 :func:`cumulative`
-    Cumulative meta-analysis, adding studies in a given order. metafor: ``cumul``.
+    Cumulative meta-analysis, adding studies in a given order (ties together with
+    ``collapse=True``). metafor: ``cumul``.
+:func:`rstudent`, :func:`hat_matrix`, :func:`weight_matrix`
+    Deleted residuals with their SEs, and the hat and weight matrices of a fit. metafor:
+    ``rstudent``, ``hatvalues(type = "matrix")``, ``weights(type = "matrix")``.
 
 Each takes a :class:`~metaoutcome.results.PoolResult` from :func:`metaoutcome.pool` (inverse
-variance, any tau^2 estimator, any ``ci_method``) or, for :func:`influence`, also a
-:class:`~metaoutcome.regression.MetaRegressionResult`, and refits with the same estimator, test
-and level, as metafor does.
+variance, any tau^2 estimator, any ``ci_method``) or, for :func:`influence` and the matrices,
+also a :class:`~metaoutcome.regression.MetaRegressionResult`, and refits with the same estimator,
+test and level, as metafor does; :func:`leave_one_out` and :func:`cumulative` also take a
+Mantel-Haenszel or Peto fit (:func:`metaoutcome.pool_mh`, :func:`metaoutcome.pool_peto`) and
+refit its tables. The inverse-variance refits are views of the one engine
+(:mod:`metaoutcome.engine`).
 
 Example
 -------
@@ -35,19 +42,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
 
 from ._display import ReportMixin
-from ._rma import RmaFit, fit_rma
+from .engine import dist
+from .engine.mods import fit_mods_rows, fit_rma
 from .heterogeneity import Stack, masked, stack
 
 __all__ = [
     "leave_one_out",
+    "rstudent",
+    "hat_matrix",
+    "weight_matrix",
+    "hatvalues",
+    "weights",
     "influence",
     "cumulative",
     "LeaveOneOutResult",
@@ -106,10 +118,61 @@ _PER_STUDY = ["estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "q",
 
 def _fit_subsets(m: _Model, s: Stack) -> dict[str, Any]:
     """The intercept-only model fitted to every row of ``s`` with the model's estimator, test and
-    level (:func:`metaoutcome.pooling.fit_many`, the code behind :func:`metaoutcome.pool`)."""
+    level (:func:`metaoutcome.engine.fit.fit_many`, the code behind :func:`metaoutcome.pool`)."""
     from .pooling import fit_many
 
     return fit_many(s, m.method, m.test, 1.0 - m.level / 100.0, profile=False, weights=False)
+
+
+def _is_2x2(result: Any) -> bool:
+    """A Mantel-Haenszel or Peto fit that carries its tables (so it can be refitted)."""
+    return getattr(result, "model", None) in ("MH", "Peto") and getattr(result, "tables", None) is not None
+
+
+def _fit_2x2_subsets(result: Any, incl: NDArray[np.bool_]) -> dict[str, Any]:
+    """The Mantel-Haenszel or Peto fit refitted to each row's subset of the tables (metafor
+    ``leave1out``/``cumul`` of ``rma.mh``/``rma.peto``): :func:`metaoutcome.pool_mh` or
+    :func:`metaoutcome.pool_peto` with the fit's measure, level, ``correct`` and ``add``. A
+    single-table subset has Q = 0, p = 1, I^2 = 0, H^2 = 1, as metafor reports it."""
+    import warnings
+
+    from .pooling import pool_mh, pool_peto
+
+    t = np.asarray(result.tables, dtype=float)
+    add = float(result.extra.get("add", 0.5))
+    cols: dict[str, list[float]] = {name: [] for name in _PER_STUDY}
+    for row in incl:
+        a, b, c, d = t[row].T
+        with warnings.catch_warnings():  # (a refit's notes repeat the full fit's)
+            warnings.simplefilter("ignore")
+            if result.model == "MH":
+                f = pool_mh(a, b, c, d, measure=result.measure, level=result.level, add=add,
+                            correct=bool(result.extra.get("correct", 1.0)))  # fmt: skip
+            else:
+                f = pool_peto(a, b, c, d, level=result.level, add=add)
+        one = int(row.sum()) == 1
+        for name in _PER_STUDY:
+            val = float(getattr(f, name))
+            if one and name in ("q", "q_pvalue", "i2", "h2"):
+                val = {"q": 0.0, "q_pvalue": 1.0, "i2": 0.0, "h2": 1.0}[name]
+            cols[name].append(val)
+    return {name: np.array(vals) for name, vals in cols.items()}
+
+
+def _refits(result: Any, m: _Model | None, incl: NDArray[np.bool_], y: FloatArray, v: FloatArray) -> dict[str, Any]:
+    """The per-row columns of a refit series: the 2x2 refits, or the engine's intercept-only fits."""
+    if m is None:
+        return _fit_2x2_subsets(result, incl)
+    fit = _fit_subsets(m, masked(y, v, incl))
+    return {name: np.asarray(fit[name], dtype=float) for name in _PER_STUDY}
+
+
+def _settings(result: Any) -> tuple[_Model | None, tuple[str, ...], str, str, float, str]:
+    """(engine model or None for a 2x2 fit, labels, method, test, level, measure) of a refit series."""
+    if _is_2x2(result):
+        return None, tuple(result.labels), result.method, "z", float(result.level), result.measure
+    m = _model(result, allow_mods=False)
+    return m, m.labels, m.method, m.test, m.level, m.measure
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -139,9 +202,28 @@ class _Refits(ReportMixin):
         d.update({c: getattr(self, c) for c in _PER_STUDY})
         return pd.DataFrame(d)
 
-    def _report(self, what: str) -> dict[str, Any]:
-        return {"title": f"{what} (k = {len(self.labels)}; {self.method}, test {self.test})",
+    #: (title of the report, name of the forest-plot function in metaoutcome.plotting)
+    _what: ClassVar[tuple[str, str]] = ("", "")
+
+    def report(self) -> dict[str, Any]:
+        return {"title": f"{self._what[0]} (k = {len(self.labels)}; {self.method}, test {self.test})",
                 "lines": [], "table": self.table(), "notes": ()}  # fmt: skip
+
+    def forest(self, **kwargs: Any) -> Any:
+        """Forest plot of the refits (:func:`metaoutcome.plotting.loo_forest` or
+        :func:`metaoutcome.plotting.cumulative_forest`)."""
+        from . import plotting
+
+        if isinstance(self, CumulativeResult) and self.k is not None and len(self.labels) != len(self.order):
+            raise ValueError("forest(): a collapsed cumulative analysis (collapse=True) has rows per ordering value, "
+                             "not per study, which cumulative_forest does not draw; use table(), or cumulative() "
+                             "without collapse")  # fmt: skip
+        model = getattr(self.overall, "model", None)
+        if model in ("MH", "Peto"):  # the diamond is the Mantel-Haenszel or Peto fit, not a random-effects one
+            name = "Mantel-Haenszel" if model == "MH" else "Peto"
+            kwargs.setdefault("random_label", f"All studies ({name})")
+            kwargs.setdefault("common_label", f"All studies ({name})")
+        return getattr(plotting, self._what[1])(self, self.overall, **kwargs)
 
     def table(self) -> pd.DataFrame:  # pragma: no cover - each subclass has its own
         raise NotImplementedError
@@ -153,7 +235,8 @@ class _Refits(ReportMixin):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class LeaveOneOutResult(_Refits):
-    """Result of :func:`leave_one_out` (metafor ``leave1out``).
+    """Result of :func:`leave_one_out` (metafor ``leave1out``); ``forest()`` draws
+    :func:`metaoutcome.plotting.loo_forest`.
 
     Attributes
     ----------
@@ -175,23 +258,17 @@ class LeaveOneOutResult(_Refits):
         The model with all studies.
     """
 
+    _what: ClassVar[tuple[str, str]] = ("Leave-one-out analysis", "loo_forest")
+
     def table(self) -> pd.DataFrame:
         """Tidy table, one row per omitted study: ``omitted`` then the attributes above."""
         return self._table("omitted", len(self.labels) - 1)
 
-    def forest(self, **kwargs: Any) -> Any:
-        """Forest plot of the leave-one-out refits (:func:`metaoutcome.plotting.loo_forest`)."""
-        from .plotting import loo_forest
-
-        return loo_forest(self, self.overall, **kwargs)
-
-    def report(self) -> dict[str, Any]:
-        return self._report("Leave-one-out analysis")
-
 
 @dataclass(frozen=True, eq=False, repr=False)
 class CumulativeResult(_Refits):
-    """Result of :func:`cumulative` (metafor ``cumul``).
+    """Result of :func:`cumulative` (metafor ``cumul``); ``forest()`` draws
+    :func:`metaoutcome.plotting.cumulative_forest`.
 
     Attributes
     ----------
@@ -211,20 +288,15 @@ class CumulativeResult(_Refits):
         The model with all studies.
     """
 
+    _what: ClassVar[tuple[str, str]] = ("Cumulative meta-analysis", "cumulative_forest")
     order: NDArray[np.int64] = field(kw_only=True)
+    #: studies in each row's fit (1, 2, ..., k; fewer rows with ``collapse=True``)
+    k: NDArray[np.int64] | None = field(default=None, kw_only=True)
 
     def table(self) -> pd.DataFrame:
-        """Tidy table: ``added``, ``k`` (studies so far), then the pooled columns."""
-        return self._table("added", np.arange(1, len(self.labels) + 1))
-
-    def forest(self, **kwargs: Any) -> Any:
-        """Forest plot of the cumulative refits (:func:`metaoutcome.plotting.cumulative_forest`)."""
-        from .plotting import cumulative_forest
-
-        return cumulative_forest(self, self.overall, **kwargs)
-
-    def report(self) -> dict[str, Any]:
-        return self._report("Cumulative meta-analysis")
+        """Tidy table: ``added`` (with ``collapse``: the ordering value), ``k`` (studies so far),
+        then the pooled columns."""
+        return self._table("added", np.arange(1, len(self.labels) + 1) if self.k is None else self.k)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -257,6 +329,9 @@ class InfluenceResult(ReportMixin):
         metafor's flag (see :func:`influence`).
     p : int
         Number of coefficients.
+    resid, resid_se : ndarray
+        The deleted residual ``y_i - x_i'b_(-i)`` and its standard error, of which ``rstudent``
+        is the ratio (metafor ``rstudent(res)$resid``, ``$se``, ``$z``).
     """
 
     labels: tuple[str, ...]
@@ -272,6 +347,13 @@ class InfluenceResult(ReportMixin):
     terms: tuple[str, ...]
     influential: NDArray[np.bool_]
     p: int
+    resid: FloatArray | None = None
+    resid_se: FloatArray | None = None
+
+    def rstudent_table(self) -> pd.DataFrame:
+        """metafor's ``rstudent(res)``: ``label``, ``resid``, ``se``, ``z`` (the externally
+        studentized residual; a t-like ratio for Knapp-Hartung models, as metafor)."""
+        return pd.DataFrame({"label": list(self.labels), "resid": self.resid, "se": self.resid_se, "z": self.rstudent})
 
     def table(self) -> pd.DataFrame:
         """Tidy table, one row per study: ``label``, ``rstudent``, ``dffits``, ``cook_d``, ``cov_r``,
@@ -296,10 +378,6 @@ class InfluenceResult(ReportMixin):
                 "table": self.table(), "notes": () if n == 0 else (f"{n} stud{'y' if n == 1 else 'ies'} flagged as influential",)}  # fmt: skip
 
 
-def _refit(m: _Model, keep: NDArray[np.bool_] | NDArray[np.int64]) -> RmaFit:
-    return fit_rma(m.y[keep], m.v[keep], m.X[keep], m.method, m.test, m.level, intercept=m.intercept)
-
-
 def leave_one_out(result: Any) -> LeaveOneOutResult:
     """Refit the model leaving out each study in turn (metafor ``leave1out``).
 
@@ -307,7 +385,9 @@ def leave_one_out(result: Any) -> LeaveOneOutResult:
     ----------
     result : PoolResult
         An inverse-variance pooled result (common effect or any tau^2 estimator, any
-        ``ci_method``); or an intercept-only :class:`~metaoutcome.regression.MetaRegressionResult`.
+        ``ci_method``); an intercept-only :class:`~metaoutcome.regression.MetaRegressionResult`;
+        or a Mantel-Haenszel or Peto fit, whose tables are refitted (metafor ``leave1out`` of
+        ``rma.mh``/``rma.peto``).
 
     Returns
     -------
@@ -318,14 +398,14 @@ def leave_one_out(result: Any) -> LeaveOneOutResult:
     Raises
     ------
     ValueError
-        For k < 2, a model with moderators, or a Mantel-Haenszel/Peto/GLMM result.
+        For k < 2, a model with moderators, or a GLMM result.
 
     Notes
     -----
     Row ``i`` is the model fitted to the k - 1 studies other than ``i`` with the same estimator,
     test and level. With k - 1 = 1 the "pooled" value is the remaining study (tau^2 = 0,
-    Q = 0, I^2 = 0, H^2 = 1 and a z test, as metafor). The k refits run at once in
-    :func:`metaoutcome.pooling.fit_many`, the code behind :func:`metaoutcome.pool`.
+    Q = 0, I^2 = 0, H^2 = 1 and a z test, as metafor). The k inverse-variance refits run at once
+    in :func:`metaoutcome.engine.fit.fit_many`, the code behind :func:`metaoutcome.pool`.
 
     References
     ----------
@@ -339,28 +419,35 @@ def leave_one_out(result: Any) -> LeaveOneOutResult:
     >>> leave_one_out(res).table()["estimate"].round(4).tolist()
     [0.5307, 0.3989, 0.4746, 0.2837]
     """
-    m = _model(result, allow_mods=False)
-    k = m.y.size
+    m, labels, method, test, level, measure = _settings(result)
+    k = len(labels)
     if k < 2:
         raise ValueError(f"leave_one_out needs k >= 2 studies; got k={k}")
-    fit = _fit_subsets(m, masked(m.y, m.v, ~np.eye(k, dtype=bool)))
-    cols = {name: np.asarray(fit[name], dtype=float) for name in _PER_STUDY}
-    return LeaveOneOutResult(labels=m.labels, method=m.method, test=m.test, level=m.level,  # type: ignore[arg-type]
-                             measure=m.measure, overall=m.result, **cols)  # fmt: skip
+    y, v = (m.y, m.v) if m is not None else (None, None)
+    cols = _refits(result, m, ~np.eye(k, dtype=bool), y, v)  # type: ignore[arg-type]
+    return LeaveOneOutResult(labels=labels, method=method, test=test, level=level,  # type: ignore[arg-type]
+                             measure=measure, overall=result, **cols)  # fmt: skip
 
 
-def cumulative(result: Any, order: ArrayLike | None = None, *, decreasing: bool = False) -> CumulativeResult:
+def cumulative(
+    result: Any, order: ArrayLike | None = None, *, decreasing: bool = False, collapse: bool = False
+) -> CumulativeResult:
     """Cumulative meta-analysis (metafor ``cumul``).
 
     Parameters
     ----------
     result : PoolResult
-        An inverse-variance pooled result (or an intercept-only meta-regression).
+        An inverse-variance pooled result (or an intercept-only meta-regression), or a
+        Mantel-Haenszel or Peto fit (:func:`metaoutcome.pool_mh`, :func:`metaoutcome.pool_peto`).
     order : array-like, optional
         A value per study to order by (e.g. publication year), as metafor's ``order``: studies
         are added in increasing order of it (ties keep the input order). Default: input order.
     decreasing : bool, default False
         Add studies in decreasing order of ``order``.
+    collapse : bool, default False
+        Add studies that share an ``order`` value together, one row per distinct value (metafor
+        4's ``cumul(..., collapse = TRUE)``); the rows are then labelled by the value. Needs
+        ``order``.
 
     Returns
     -------
@@ -370,11 +457,12 @@ def cumulative(result: Any, order: ArrayLike | None = None, *, decreasing: bool 
 
     Notes
     -----
-    Row ``j`` is the model fitted to the first ``j`` studies in that order, with the result's
-    estimator, test and level. The first row is the first study alone: tau^2 = 0, Q = 0,
+    Row ``j`` is the model fitted to the first ``j`` studies in that order (with ``collapse``,
+    to the studies whose value is at or before the ``j``-th distinct value), with the result's
+    estimator, test and level. A row with one study is that study alone: tau^2 = 0, Q = 0,
     I^2 = 0, H^2 = 1 and a z test whatever the model's test, as metafor's ``rma`` with k = 1.
-    All rows are fitted at once by :func:`metaoutcome.pooling.fit_many`, the code behind
-    :func:`metaoutcome.pool`.
+    Inverse-variance rows are fitted at once by :func:`metaoutcome.engine.fit.fit_many`, the
+    code behind :func:`metaoutcome.pool`; Mantel-Haenszel and Peto rows by refitting the tables.
 
     References
     ----------
@@ -387,11 +475,16 @@ def cumulative(result: Any, order: ArrayLike | None = None, *, decreasing: bool 
     >>> res = pool([0.1, 0.5, 0.3], [0.02, 0.03, 0.02], method="FE")
     >>> cumulative(res, order=[2001, 1999, 2005]).table()["added"].tolist()
     ['Study 2', 'Study 1', 'Study 3']
+    >>> cumulative(res, order=[2001, 2001, 2005], collapse=True).table()["k"].tolist()
+    [2, 3]
     """
-    m = _model(result, allow_mods=False)
-    k = m.y.size
+    m, labels, method, test, level, measure = _settings(result)
+    k = len(labels)
     if order is None:
+        if collapse:
+            raise ValueError("collapse=True needs order= (the values whose ties are added together)")
         idx = np.arange(k)
+        key = None
     else:
         key = np.asarray(order)
         if key.shape != (k,):
@@ -401,10 +494,21 @@ def cumulative(result: Any, order: ArrayLike | None = None, *, decreasing: bool 
         s = pd.Series(key)
         idx = np.asarray(s.sort_values(kind="stable", ascending=not decreasing).index, dtype=np.int64)
     incl = np.tri(k, dtype=bool)  # row j: the first j + 1 studies in this order
-    fit = _fit_subsets(m, masked(m.y[idx], m.v[idx], incl))
-    cols = {name: np.asarray(fit[name], dtype=float) for name in _PER_STUDY}
-    return CumulativeResult(labels=tuple(m.labels[i] for i in idx), order=idx, method=m.method, test=m.test,  # type: ignore[arg-type]
-                            level=m.level, measure=m.measure, overall=m.result, **cols)  # fmt: skip
+    row_labels = tuple(labels[i] for i in idx)
+    if collapse:
+        ordered = key[idx]  # type: ignore[index]
+        last = np.flatnonzero(np.append(ordered[1:] != ordered[:-1], True))  # last study of each value
+        incl = incl[last]
+        row_labels = tuple(str(val) for val in ordered[last])
+    y, v = (m.y[idx], m.v[idx]) if m is not None else (None, None)
+    if m is None:  # the 2x2 tables in this order
+        incl_orig = np.zeros_like(incl)
+        incl_orig[:, idx] = incl
+        cols = _refits(result, None, incl_orig, None, None)  # type: ignore[arg-type]
+    else:
+        cols = _refits(result, m, incl, y, v)  # type: ignore[arg-type]
+    return CumulativeResult(labels=row_labels, order=idx, method=method, test=test,  # type: ignore[arg-type]
+                            level=level, measure=measure, overall=result, k=incl.sum(axis=1), **cols)  # fmt: skip
 
 
 def influence(result: Any) -> InfluenceResult:
@@ -471,31 +575,31 @@ def influence(result: Any) -> InfluenceResult:
     hat[hat > 1 - 10 * _EPS] = 1.0
     weight = 100 * w / w.sum()
     pred = m.X @ full.beta
-    svb = np.linalg.inv(full.vb)
-    det_full = float(np.linalg.det(full.vb))
     nan = np.full(k, np.nan)
     tau2_del, qe_del, delpred, vdelpred, s2w, dffits, cook, covr = (nan.copy() for _ in range(8))
     dfbs = np.full((k, p), np.nan)
-    for i in range(k):
-        keep = np.arange(k) != i
-        if np.linalg.matrix_rank(m.X[keep]) < p:
-            continue
-        try:
-            f = _refit(m, keep)
-        except (np.linalg.LinAlgError, ValueError):
-            continue
-        xi = m.X[i]
-        tau2_del[i], qe_del[i], s2w[i] = f.tau2, f.qe, f.s2w
-        delpred[i] = float(xi @ f.beta)
-        vdelpred[i] = float(xi @ f.vb @ xi)
+    # the k deletions as one stack for the engine (a deletion that leaves X rank deficient: NaN)
+    keep = ~np.eye(k, dtype=bool)
+    full_rank = np.linalg.matrix_rank(np.where(keep[:, :, None], m.X[None], 0.0)) == p
+    f, fitted = fit_mods_rows(masked(m.y, m.v, keep[full_rank], m.X), method=m.method, test=m.test,
+                              level=m.level, intercept=m.intercept)  # fmt: skip
+    rows = np.flatnonzero(full_rank)[fitted]
+    f = {name: (val[fitted] if isinstance(val, np.ndarray) and val.shape[:1] == fitted.shape else val)
+         for name, val in f.items()}  # fmt: skip
+    if rows.size:
+        xi = m.X[rows]
+        tau2_del[rows], qe_del[rows], s2w[rows] = f["tau2"], f["qe"], f["s2w"]
+        delpred[rows] = np.einsum("gi,gi->g", xi, f["beta"])
+        vdelpred[rows] = np.einsum("gi,gij,gj->g", xi, f["vb"], xi)
         with np.errstate(divide="ignore", invalid="ignore"):
-            dffits[i] = (pred[i] - delpred[i]) / math.sqrt(f.s2w * hat[i] * (f.tau2 + m.v[i]))
-            wd = 1.0 / (m.v + f.tau2)
-            vb_del = np.linalg.inv(m.X.T @ (m.X * wd[:, None]))
-            dfb = full.beta - f.beta
-            dfbs[i] = dfb / np.sqrt(f.s2w * np.diag(vb_del))
-        cook[i] = float(dfb @ svb @ dfb)
-        covr[i] = float(np.linalg.det(f.vb)) / det_full
+            dffits[rows] = (pred[rows] - delpred[rows]) / np.sqrt(s2w[rows] * hat[rows] * (tau2_del[rows] + m.v[rows]))
+            # DFBETAS weights all k studies by 1/(v + tau^2_(-i))
+            wd = 1.0 / (m.v[None, :] + tau2_del[rows][:, None])
+            vb_del = np.linalg.inv(np.einsum("ki,gk,kj->gij", m.X, wd, m.X))
+            dfb = full.beta[None, :] - f["beta"]
+            dfbs[rows] = dfb / np.sqrt(s2w[rows][:, None] * np.einsum("gii->gi", vb_del))
+        cook[rows] = np.einsum("gi,ij,gj->g", dfb, np.linalg.inv(full.vb), dfb)
+        covr[rows] = np.linalg.det(f["vb"]) / float(np.linalg.det(full.vb))
     return _influence_result(m, p, hat, weight, pred, delpred, vdelpred, s2w, tau2_del, qe_del, dffits, cook, covr, dfbs)
 
 
@@ -539,14 +643,108 @@ def _influence_result(m: _Model, p: int, hat: FloatArray, weight: FloatArray, pr
     resid = m.y - delpred
     resid[np.abs(resid) < 100 * _EPS] = 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        rstudent = resid / np.sqrt(m.v * s2w + vdelpred + tau2_del * s2w)
+        resid_se = np.sqrt(m.v * s2w + vdelpred + tau2_del * s2w)
+        rstudent = resid / resid_se
         infl = (
             (np.abs(dffits) > 3 * math.sqrt(p / (k - p)) if k > p else np.zeros(k, dtype=bool))
-            | (stats.chi2.cdf(cook, p) > 0.5)
+            | (dist.chi2_cdf(cook, p) > 0.5)
             | (hat > 3 * p / k)
             | (np.abs(dfbs) > 1).any(axis=1)
         )
     return InfluenceResult(
         labels=m.labels, rstudent=rstudent, dffits=dffits, cook_d=cook, cov_r=covr, tau2_del=tau2_del,
         qe_del=qe_del, hat=hat, weight=weight, dfbetas=dfbs, terms=m.terms, influential=np.asarray(infl, dtype=bool), p=p,
+        resid=resid, resid_se=resid_se,
     )  # fmt: skip
+
+
+def rstudent(result: Any) -> pd.DataFrame:
+    """Externally studentized residuals with the residual and its SE (metafor ``rstudent``).
+
+    Parameters
+    ----------
+    result : PoolResult or MetaRegressionResult
+        An inverse-variance model, with or without moderators.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``label``, ``resid`` (``y_i - x_i'b_(-i)``, the model refitted without study ``i``),
+        ``se`` (``sqrt(s^2 v_i + x_i' V_(-i) x_i + s^2 tau^2_(-i))``) and ``z = resid / se``.
+
+    Examples
+    --------
+    >>> from metaoutcome import pool
+    >>> t = rstudent(pool([0.1, 0.5, 0.3, 0.9, 0.2], [0.02, 0.03, 0.02, 0.05, 0.01]))
+    >>> list(t.columns)
+    ['label', 'resid', 'se', 'z']
+    """
+    return influence(result).rstudent_table()
+
+
+def _matrices(result: Any) -> tuple[FloatArray, FloatArray]:
+    m = _model(result, allow_mods=True)
+    tau2 = float(result.tau2) if not math.isnan(float(result.tau2)) else 0.0
+    w = 1.0 / (m.v + tau2)
+    WX = m.X * w[:, None]
+    return np.asarray(m.X @ np.linalg.solve(m.X.T @ WX, WX.T), dtype=float), np.diag(w)
+
+
+def hat_matrix(result: Any) -> FloatArray:
+    """The hat matrix ``H = X (X'WX)^{-1} X'W`` of a fit, ``W = diag(1/(v + tau^2))`` (metafor
+    ``hatvalues(res, type = "matrix")``); its diagonal is :attr:`InfluenceResult.hat`.
+
+    Examples
+    --------
+    >>> from metaoutcome import pool
+    >>> H = hat_matrix(pool([0.1, 0.5, 0.3], [0.02, 0.03, 0.02], method="FE"))
+    >>> round(float(H.trace()), 6)
+    1.0
+    """
+    return _matrices(result)[0]
+
+
+def weight_matrix(result: Any) -> FloatArray:
+    """The weight matrix ``W = diag(1/(v + tau^2))`` of a fit (metafor ``weights(res, type =
+    "matrix")``; the percentages ``100 w / sum(w)`` are ``result.weights``).
+
+    Examples
+    --------
+    >>> from metaoutcome import pool
+    >>> weight_matrix(pool([0.1, 0.5], [0.02, 0.04], method="FE")).diagonal().tolist()
+    [50.0, 25.0]
+    """
+    return _matrices(result)[1]
+
+
+def _by_type(matrix: FloatArray, type: str, percent: bool) -> FloatArray:  # noqa: A002
+    from ._checks import check_choice
+
+    if check_choice("type", type, ["diagonal", "matrix"]) == "matrix":
+        return matrix
+    d = np.diag(matrix).copy()
+    return np.asarray(100.0 * d / d.sum() if percent else d, dtype=float)
+
+
+def hatvalues(result: Any, type: str = "diagonal") -> FloatArray:  # noqa: A002 - metafor's argument name
+    """metafor's ``hatvalues(res, type)``: the hat values (``"diagonal"``) or :func:`hat_matrix`.
+
+    Examples
+    --------
+    >>> from metaoutcome import pool
+    >>> hatvalues(pool([0.1, 0.5], [0.02, 0.02], method="FE")).tolist()
+    [0.5, 0.5]
+    """
+    return _by_type(hat_matrix(result), type, percent=False)
+
+
+def weights(result: Any, type: str = "diagonal") -> FloatArray:  # noqa: A002 - metafor's argument name
+    """metafor's ``weights(res, type)``: the weights in percent (``"diagonal"``) or :func:`weight_matrix`.
+
+    Examples
+    --------
+    >>> from metaoutcome import pool
+    >>> weights(pool([0.1, 0.5], [0.02, 0.06], method="FE")).tolist()
+    [75.0, 25.0]
+    """
+    return _by_type(weight_matrix(result), type, percent=True)

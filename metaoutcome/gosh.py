@@ -26,12 +26,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy import stats
 
 from ._display import ReportMixin
 from ._parallel import ProgressCallback, block_rows, map_blocks, text_progress
-from ._rma import COMMON
-from .heterogeneity import masked
+from .engine.estimators import COMMON, dl_from_sums
+from .engine.fit import fit_many, q_based_i2_h2
+from .engine.stack import masked
 
 __all__ = ["gosh", "GoshResult"]
 
@@ -100,6 +100,13 @@ class GoshResult(ReportMixin):
                 "lines": [], "table": self.summary(), "notes": ()}  # fmt: skip
 
 
+def _binom_half_pmf(k: int) -> FloatArray:
+    """Binomial(k, 1/2) probabilities of the sizes 1..k (their ratios are all that is used)."""
+    from scipy.special import comb
+
+    return np.asarray(comb(k, np.arange(1, k + 1), exact=False), dtype=float) * 0.5**k
+
+
 def _all_subsets(k: int) -> NDArray[np.bool_]:
     """expand.grid order (first study varies fastest), without the empty set, sorted by size (stable)."""
     idx = np.arange(1, 2**k, dtype=np.int64)
@@ -109,24 +116,22 @@ def _all_subsets(k: int) -> NDArray[np.bool_]:
 
 
 def _vectorised(y: FloatArray, v: FloatArray, incl: NDArray[np.bool_], dl: bool) -> tuple[FloatArray, ...]:
-    """FE / DL for many subsets at once (metafor's fast path in ``.profile.rma.uni``)."""
+    """FE / DL for many subsets at once (metafor's fast path in ``.profile.rma.uni``): the sums
+    the engine's common-effect fit and DL estimator need (``Q``, ``tr(P)`` with ``w = 1/v``),
+    computed for all subsets by matrix products, then :func:`~metaoutcome.engine.estimators.
+    dl_from_sums` and :func:`~metaoutcome.engine.fit.q_based_i2_h2`."""
     m = incl.astype(float)
     w = 1.0 / v
     sw = m @ w
     swy = m @ (w * y)
-    swyy = m @ (w * y * y)
     kk = m.sum(axis=1)
     est = swy / sw
-    q = np.maximum(swyy - swy**2 / sw, 0.0)
-    q = np.where(kk > 1, q, 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        i2 = np.where(kk > 1, np.maximum(0.0, 100 * (q - (kk - 1)) / q), 0.0)
-        h2 = np.where(kk > 1, q / (kk - 1), 1.0)
+    q = np.where(kk > 1, np.maximum(m @ (w * y * y) - swy**2 / sw, 0.0), 0.0)
+    i2, h2 = q_based_i2_h2(q, kk - 1)
     tau2 = np.zeros_like(est)
     if dl:
-        sww = m @ (w * w)
         with np.errstate(divide="ignore", invalid="ignore"):
-            tau2 = np.where(kk > 1, np.maximum(0.0, (q - (kk - 1)) / (sw - sww / sw)), 0.0)
+            tau2 = np.where(kk > 1, dl_from_sums(q, sw - (m @ (w * w)) / sw, kk - 1), 0.0)
         ws = 1.0 / (v[None, :] + tau2[:, None]) * m
         est = (ws @ y) / ws.sum(axis=1)
     return est, q, i2, h2, tau2
@@ -211,7 +216,7 @@ def gosh(
         rng = np.random.default_rng(seed)
         n = int(subsets)
         sizes = np.arange(1, k + 1)
-        prob = stats.binom.pmf(sizes, k, 0.5)
+        prob = _binom_half_pmf(k)
         draw = rng.choice(sizes, size=n, p=prob / prob.sum())
         keys = rng.random((n, k))
         ranks = np.argsort(np.argsort(keys, axis=1), axis=1)
@@ -228,8 +233,6 @@ def gosh(
             if cb is not None:
                 cb(sl.stop, total)
     else:
-        from .pooling import fit_many
-
         def run(start: int, stop: int) -> dict[str, Any]:
             return fit_many(masked(y, v, incl[start:stop]), method, "z", 0.05, profile=False, weights=False)
 

@@ -49,21 +49,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
 
 from ._checks import as_float_array, check_choice, check_level, check_same_length
-from .effects.binary import _other_cell
-from .heterogeneity import (
-    SIGNS,
-    TAU2_METHODS,
-    Stack,
-    estimate_tau2_many,
-    q_profile_ci_many,
-    row_sums,
-    stack,
-    typical_variance,
-    zero_stats,
-)
+from .engine import dist
+from .engine.estimators import COMMON as COMMON_METHODS
+from .engine.estimators import METHODS
+from .engine.fit import fit_many, undefined_for_one_study
+from .engine.fit import fixed_heterogeneity as _fixed_het
+from .engine.fit import z_inference as _z_inference
+from .engine.qprofile import SIGNS
+from .engine.stack import stack
 from .measures import get_measure
 from .results import ExcludedRow, PoolResult
 
@@ -71,9 +66,6 @@ __all__ = ["pool", "pool_mh", "pool_peto", "METHODS", "CI_METHODS", "PI_METHODS"
 
 FloatArray = NDArray[np.float64]
 
-COMMON_METHODS: tuple[str, ...] = ("FE", "EE", "CE")
-#: Allowed ``method`` values of :func:`pool`.
-METHODS: tuple[str, ...] = COMMON_METHODS + TAU2_METHODS
 #: Allowed ``ci_method`` values.
 CI_METHODS: tuple[str, ...] = ("z", "t", "knha", "adhoc")
 #: Allowed ``pi_method`` values.
@@ -81,7 +73,6 @@ PI_METHODS: tuple[str, ...] = ("default", "hts")
 #: Columns searched, in order, for study labels in a data frame.
 LABEL_COLUMNS: tuple[str, ...] = ("label", "trial_id", "trial", "study", "study_id", "slab")
 
-_EPS = float(np.finfo(float).eps)
 
 
 class _Notes:
@@ -247,20 +238,6 @@ def _resolve_inputs(
 # ------------------------------------------------------------------------------------------------
 
 
-def _nan() -> float:
-    return float("nan")
-
-
-def _by_df(fn: Any, p: float, df: FloatArray) -> FloatArray:
-    """``fn(p, df)`` per row, computed once per distinct df (NaN where df <= 0)."""
-    out = np.full(df.shape, np.nan)
-    ok = df > 0
-    if ok.any():
-        u, inv = np.unique(df[ok], return_inverse=True)
-        out[ok] = np.asarray(fn(p, u), dtype=float)[inv]
-    return out
-
-
 def check_model_options(
     method: str, ci_method: str, pi_method: str, level: float, tau2_ci_max: float | None
 ) -> tuple[str, str, str, float]:
@@ -274,131 +251,6 @@ def check_model_options(
     if tau2_ci_max is not None and not (float(tau2_ci_max) > 0 and math.isfinite(float(tau2_ci_max))):
         raise ValueError(f"tau2_ci_max={tau2_ci_max!r} must be a finite number > 0 (or None for metafor's default)")
     return method, ci_method, pi_method, alpha
-
-
-def fit_many(
-    s: Stack,
-    method: str,
-    ci_method: str,
-    alpha: float,
-    pi_method: str = "default",
-    tau2_ci_max: float | None = None,
-    *,
-    profile: bool = True,
-    weights: bool = True,
-) -> dict[str, Any]:
-    """The inverse-variance model (metafor ``rma.uni`` without moderators) for every row of a
-    :class:`~metaoutcome.heterogeneity.Stack`: the one code path behind :func:`pool`,
-    :func:`metaoutcome.batch.pool_batch`, leave-one-out, cumulative, influence and GOSH.
-
-    Returns a dict of arrays, one value per row (``weights``: one row of percentages per
-    meta-analysis), with metafor's values for one-study rows (tau^2 = 0, Q = 0, p = 1,
-    I^2 = 0, H^2 = 1, z test) and flags that callers turn into warnings: ``knha_zero`` (the
-    Knapp-Hartung factor is 0), ``converged``.
-    ``profile=False`` skips the Q-profile interval (NaN), ``weights=False`` the weights.
-    """
-    g = s.y.shape[0]
-    k = s.k
-    multi = k > 1
-    common = method in COMMON_METHODS
-    nan = np.full(g, np.nan)
-    out: dict[str, Any] = {}
-    # --- tau^2
-    tau2 = np.zeros(g)
-    tau2_se = nan.copy()
-    converged = np.ones(g, dtype=bool)
-    iterations = np.zeros(g, dtype=np.int64)
-    rows = np.flatnonzero(multi)
-    sub = s if rows.size == g else s.take(rows)
-    zero = zero_stats(sub) if rows.size else None  # sums at tau^2 = 0, shared below
-    if not common and rows.size:
-        fit = estimate_tau2_many(sub, method, zero=zero)
-        tau2[rows], tau2_se[rows], converged[rows], iterations[rows] = fit.tau2, fit.se, fit.converged, fit.iterations
-    out.update(tau2_se=tau2_se, converged=converged, iterations=iterations)
-    # --- pooled estimate
-    w = 1.0 / (s.v + tau2[:, None])
-    sw = row_sums(w)
-    est = row_sums(w * s.y) / sw
-    vb = 1.0 / sw
-    s2w = np.ones(g)
-    knha = ci_method in ("knha", "adhoc")
-    tdist = ci_method != "z"
-    if knha:
-        rss = row_sums(w * (s.y - est[:, None]) ** 2)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s2w = np.where(rss <= _EPS, 0.0, rss / (k - 1))
-        if ci_method == "adhoc":
-            s2w = np.where(s2w < 1.0, 1.0, s2w)
-        s2w = np.where(multi, s2w, 1.0)
-    out["knha_zero"] = (s2w == 0.0) & multi
-    se = np.sqrt(s2w * vb)
-    df = np.where(multi, k - 1.0, np.nan) if tdist else nan.copy()
-    z_crit = float(stats.norm.isf(alpha / 2))
-    crit = np.where(multi, _by_df(stats.t.isf, alpha / 2, df), z_crit) if tdist else np.full(g, z_crit)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stat = est / se
-    if tdist:  # (one-study rows use z)
-        pval = np.empty(g)
-        pval[multi] = 2 * stats.t.sf(np.abs(stat[multi]), df[multi])
-        pval[~multi] = 2 * stats.norm.sf(np.abs(stat[~multi]))
-    else:
-        pval = 2 * stats.norm.sf(np.abs(stat))
-    out.update(estimate=est, se=se, statistic=stat, pvalue=pval, df=df, s2w=s2w, sw=sw)
-    out["ci_low"], out["ci_high"] = est - crit * se, est + crit * se
-    # --- prediction interval
-    if common:
-        out["pi_low"], out["pi_high"] = nan.copy(), nan.copy()
-    else:
-        pcrit = _by_df(stats.t.isf, alpha / 2, np.maximum(1.0, k - 2.0)) if pi_method == "hts" else crit
-        half = np.where(multi, pcrit * np.sqrt(se**2 + tau2), np.nan)
-        out["pi_low"], out["pi_high"] = est - half, est + half
-    if weights:
-        out["weights"] = 100.0 * w / sw[:, None]
-    # --- heterogeneity (one-study rows: metafor's Q = 0, p = 1, I^2 = 0, H^2 = 1)
-    q = np.zeros(g)
-    dq = np.zeros(g)
-    vt = np.zeros(g)
-    if zero is not None:
-        q[rows], dq[rows] = np.maximum(0.0, zero.q), -zero.s2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            vt[rows] = (sub.k - 1) / zero.trp
-    q_df = k - 1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        q_p = np.where(multi, stats.chi2.sf(q, np.maximum(q_df, 1)), 1.0)
-        if common:
-            i2 = np.where(q > 0, np.maximum(0.0, 100.0 * (q - q_df) / q), 0.0)
-            h2 = np.where(multi, q / q_df, 1.0)
-        else:
-            i2 = np.where(multi, 100.0 * tau2 / (vt + tau2), 0.0)
-            h2 = np.where(multi, tau2 / vt + 1.0, 1.0)
-    out.update(tau2=tau2, tau=np.sqrt(tau2), q=q, q_df=q_df, q_pvalue=q_p, vt=vt, i2=i2, h2=h2)
-    low, high = nan.copy(), nan.copy()
-    signs_low, signs_high = np.zeros(g, dtype=np.int64), np.zeros(g, dtype=np.int64)
-    empty = np.zeros(g, dtype=bool)
-    tmax = nan.copy()
-    if profile and not common and rows.size:
-        ci = q_profile_ci_many(sub, tau2[rows], 1.0 - alpha, tau2_ci_max, q0=(q[rows], dq[rows]))
-        low[rows], high[rows], signs_low[rows], signs_high[rows] = ci.low, ci.high, ci.low_sign, ci.high_sign
-        empty[rows], tmax[rows] = ci.empty, ci.tau2_max
-    with np.errstate(invalid="ignore"):
-        out.update(
-            tau2_ci_low=low, tau2_ci_high=high, tau_ci_low=np.sqrt(low), tau_ci_high=np.sqrt(high),
-            i2_ci_low=100.0 * low / (vt + low), i2_ci_high=100.0 * high / (vt + high),
-            h2_ci_low=low / vt + 1.0, h2_ci_high=high / vt + 1.0,
-            tau2_ci_low_sign=signs_low, tau2_ci_high_sign=signs_high, tau2_ci_empty=empty, tau2_ci_max=tmax,
-        )  # fmt: skip
-    return out
-
-
-#: statistics that are undefined for a single study (metafor reports Q = 0, I^2 = 0, ...)
-UNDEFINED_AT_K1: tuple[str, ...] = ("tau2", "tau", "q", "q_pvalue", "i2", "h2", "vt")
-
-
-def undefined_for_one_study(fit: dict[str, Any], one: NDArray[np.bool_]) -> None:
-    """Set the heterogeneity statistics of the one-study rows of a :func:`fit_many` result to NaN."""
-    if one.any():
-        for name in UNDEFINED_AT_K1:
-            fit[name] = np.where(one, np.nan, fit[name])
 
 
 def _one(fit: dict[str, Any], method: str, ci_method: str, pi_method: str, notes: _Notes) -> dict[str, Any]:
@@ -617,6 +469,8 @@ def _tables(
     n1i: ArrayLike | None, n2i: ArrayLike | None, labels: Sequence[Any] | None, notes: _Notes,
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, tuple[str, ...], list[ExcludedRow]]:  # fmt: skip
     """Checked 2x2 tables; tables with a missing count are excluded and reported (as metafor omits them)."""
+    from .effects.binary import _other_cell  # (lazily: pool() need not load the effect-size package)
+
     a = as_float_array("ai", ai, nonnegative=True, allow_nan=True)
     c = as_float_array("ci", ci, nonnegative=True, allow_nan=True)
     # the second cell of each arm, from it or from the arm size (the effect-size step's rule)
@@ -675,33 +529,6 @@ def _escalc_2x2(
     return yi, vi, drop
 
 
-def _fixed_het(yi: FloatArray, vi: FloatArray, beta: float, q: float | None = None) -> dict[str, Any]:
-    """Q (about the given pooled value, as rma.mh) and the Q-based I^2/H^2 of a fixed model."""
-    k = yi.size
-    nan = float("nan")
-    if q is None:
-        q = max(0.0, float(np.sum((yi - beta) ** 2 / vi))) if k > 1 else 0.0
-    if k > 1:
-        out = dict(q=q, q_df=k - 1, q_pvalue=float(stats.chi2.sf(q, k - 1)),
-                   i2=max(0.0, 100.0 * (q - (k - 1)) / q) if q > 0 else 0.0, h2=q / (k - 1))  # fmt: skip
-    else:
-        out = dict(q=nan, q_df=0, q_pvalue=nan, i2=nan, h2=nan)
-    out.update(
-        tau2=0.0, tau2_se=nan, tau=0.0, tau2_ci_low=nan, tau2_ci_high=nan, tau_ci_low=nan, tau_ci_high=nan,
-        i2_ci_low=nan, i2_ci_high=nan, h2_ci_low=nan, h2_ci_high=nan, pi_low=nan, pi_high=nan,
-        vt=typical_variance(vi) if k > 1 else nan,
-    )  # fmt: skip
-    return out
-
-
-def _z_inference(beta: float, se: float, alpha: float) -> dict[str, Any]:
-    crit = float(stats.norm.isf(alpha / 2))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stat = float(np.float64(beta) / np.float64(se))
-    return dict(estimate=beta, se=se, statistic=stat, pvalue=float(2 * stats.norm.sf(abs(stat))),
-                ci_low=beta - crit * se, ci_high=beta + crit * se, df=float("nan"))  # fmt: skip
-
-
 def pool_mh(
     ai: ArrayLike,
     bi: ArrayLike | None = None,
@@ -740,8 +567,9 @@ def pool_mh(
     Returns
     -------
     PoolResult
-        ``model="MH"``; ``weights`` are the MH weights in percent; ``extra`` holds
-        ``cmh``/``cmh_pvalue`` (Cochran-Mantel-Haenszel test), ``bd``/``bd_pvalue``
+        ``model="MH"``; ``weights`` are the MH weights in percent; ``tables`` the 2x2 tables;
+        ``extra`` holds ``co``/``co_pvalue`` (Cochran's test, metafor ``CO``/``COp``),
+        ``cmh``/``cmh_pvalue`` (Cochran-Mantel-Haenszel test, metafor ``MH``/``MHp``), ``bd``/``bd_pvalue``
         (Breslow-Day) and ``tarone``/``tarone_pvalue`` for the OR, and ``k_yi`` (studies with a
         defined ``yi``).
 
@@ -798,10 +626,12 @@ def pool_mh(
         cc = 0.5 if correct else 0.0
         if xt.sum() > 0 and yt.sum() > 0:
             num = (abs(float(np.sum(a - (n1 / n) * xt))) - cc) ** 2
+            # Cochran's test (hypergeometric variance with n) and the CMH test (with n - 1)
+            co = num / float(np.sum((n1 / n) * (n2 / n) * (xt * (yt / n))))
             cmh = num / float(np.sum((n1 / n) * (n2 / n) * (xt * (yt / (n - 1)))))
-            extra.update(cmh=cmh, cmh_pvalue=float(stats.chi2.sf(cmh, 1)))
+            extra.update(co=co, co_pvalue=float(dist.chi2_sf(co, 1)), cmh=cmh, cmh_pvalue=float(dist.chi2_sf(cmh, 1)))
         else:
-            extra.update(cmh=nan, cmh_pvalue=nan)
+            extra.update(co=nan, co_pvalue=nan, cmh=nan, cmh_pvalue=nan)
         if not math.isnan(beta):
             psi = r / s
             if psi == 1.0:
@@ -821,8 +651,8 @@ def pool_mh(
             ta = max(0.0, bd - float(np.sum(a[pos] - n11)) ** 2 / float(np.sum(vv)))
             extra.update(
                 bd=bd, tarone=ta,
-                bd_pvalue=float(stats.chi2.sf(bd, kpos - 1)) if kpos > 1 else nan,
-                tarone_pvalue=float(stats.chi2.sf(ta, kpos - 1)) if kpos > 1 else nan,
+                bd_pvalue=float(dist.chi2_sf(bd, kpos - 1)) if kpos > 1 else nan,
+                tarone_pvalue=float(dist.chi2_sf(ta, kpos - 1)) if kpos > 1 else nan,
             )  # fmt: skip
     elif measure == "RR":
         r, s = float(np.sum(a * (n2 / n))), float(np.sum(c * (n1 / n)))
@@ -843,7 +673,7 @@ def pool_mh(
         w = (n1 / n) * (n2 / n) * n
     keep = ~drop
     het = _fixed_het(yi[keep], vi[keep], beta)
-    extra["k_yi"] = float(keep.sum())
+    extra.update(k_yi=float(keep.sum()), correct=float(correct), add=float(add))
     for i in np.flatnonzero(drop):
         notes.warn(
             f"row {i} ({lab[i]}): no events (or only events) in both groups, so its own effect size is "
@@ -852,6 +682,7 @@ def pool_mh(
     return PoolResult(
         k=k, method="MH", ci_method="z", level=float(level), measure=measure, converged=True, iterations=0,
         yi=yi, vi=vi, labels=lab, weights=100.0 * w / float(np.sum(w)), model="MH", excluded=tuple(excluded),
+        tables=np.column_stack([a, b, c, d]),
         notes=tuple(notes.items), extra=extra, **_z_inference(beta, se, alpha), **het,
     )  # fmt: skip
 
@@ -933,7 +764,7 @@ def pool_peto(
     q = max(0.0, float(np.sum((a - e)[vpos] ** 2 / v[vpos])) - float(np.sum(a - e)) ** 2 / sv)
     het = _fixed_het(yi[keep], vi[keep], beta, q=q)
     if kpos > 1 and k_yi > 1:
-        het.update(q_df=k_yi - 1, q_pvalue=float(stats.chi2.sf(q, k_yi - 1)),
+        het.update(q_df=k_yi - 1, q_pvalue=float(dist.chi2_sf(q, k_yi - 1)),
                    i2=max(0.0, 100 * (q - (k_yi - 1)) / q) if q > 0 else 0.0, h2=q / (k_yi - 1))  # fmt: skip
     for i in np.flatnonzero(drop):
         notes.warn(
@@ -943,5 +774,6 @@ def pool_peto(
     return PoolResult(
         k=k, method="PETO", ci_method="z", level=float(level), measure="OR", converged=True, iterations=0,
         yi=yi, vi=vi, labels=lab, weights=100.0 * v / sv, model="Peto", excluded=tuple(excluded),
-        notes=tuple(notes.items), extra={"k_yi": float(k_yi)}, **_z_inference(beta, se, alpha), **het,
+        tables=np.column_stack([a, b, c, d]), notes=tuple(notes.items), extra={"k_yi": float(k_yi), "add": float(add)},
+        **_z_inference(beta, se, alpha), **het,
     )  # fmt: skip

@@ -39,7 +39,6 @@ treatment allocation:
 
 from __future__ import annotations
 
-import itertools
 import math
 import sys
 from collections.abc import Callable, Sequence
@@ -52,7 +51,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._checks import as_float_array, check_choice, check_level, check_same_length
 from ._display import ReportMixin
-from ._rma import COMMON, RMA_METHODS, RMA_TESTS, RmaFit, default_btt, fit_rma, pseudo_r2
+from .engine.estimators import COMMON
+from .engine.mods import RMA_METHODS, RMA_TESTS, RmaFit, default_btt, fit_rma, pseudo_r2
+from .engine.permute import permutation_refits
 
 __all__ = [
     "meta_regression",
@@ -245,6 +246,11 @@ class MetaRegressionResult(ReportMixin):
         Solver convergence.
     notes : tuple of str
         Warnings issued.
+    tau2_ci_low, tau2_ci_high, tau_ci_low, tau_ci_high, i2_ci_low, i2_ci_high, h2_ci_low, h2_ci_high : float
+        Q-profile confidence interval of the residual tau^2 and the tau, I^2 and H^2 bounds it
+        implies (metafor ``confint(res)``); NaN for a common-effect model.
+    tau2_ci_signs : tuple of str
+        ``">"`` for a bound at the search limit (metafor prints ``>100.0000``), else ``""``.
     """
 
     k: int
@@ -286,6 +292,51 @@ class MetaRegressionResult(ReportMixin):
     measure: str = "GEN"
     converged: bool = True
     notes: tuple[str, ...] = field(default=())
+    tau2_ci_low: float = math.nan
+    tau2_ci_high: float = math.nan
+    i2_ci_low: float = math.nan
+    i2_ci_high: float = math.nan
+    h2_ci_low: float = math.nan
+    h2_ci_high: float = math.nan
+    tau2_ci_signs: tuple[str, str] = ("", "")
+
+    @property
+    def tau_ci_low(self) -> float:
+        return math.sqrt(self.tau2_ci_low)
+
+    @property
+    def tau_ci_high(self) -> float:
+        return math.sqrt(self.tau2_ci_high)
+
+    def confint(self) -> pd.DataFrame:
+        """Q-profile confidence intervals of the residual heterogeneity (metafor ``confint(res)$random``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows ``tau2``, ``tau``, ``i2``, ``h2``; columns ``statistic``, ``estimate``,
+            ``ci_low``, ``ci_high``.
+
+        Notes
+        -----
+        The tau^2 bounds solve ``Q(tau^2) = chi2_{k-p}`` quantiles for the generalized Q of the
+        model with its moderators (Viechtbauer 2007); I^2 and H^2 bounds follow from them with
+        the model's typical variance.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> res = meta_regression(yi=[0.1, 0.5, 0.3, 0.9, 0.4], vi=[0.02, 0.03, 0.02, 0.05, 0.01],
+        ...                       X=np.column_stack([np.ones(5), [1, 2, 3, 4, 5]]))
+        >>> res.confint()["statistic"].tolist()
+        ['tau2', 'tau', 'i2', 'h2']
+        """
+        return pd.DataFrame({
+            "statistic": ["tau2", "tau", "i2", "h2"],
+            "estimate": [self.tau2, math.sqrt(self.tau2), self.i2, self.h2],
+            "ci_low": [self.tau2_ci_low, self.tau_ci_low, self.i2_ci_low, self.h2_ci_low],
+            "ci_high": [self.tau2_ci_high, self.tau_ci_high, self.i2_ci_high, self.h2_ci_high],
+        })  # fmt: skip
 
     def __post_init__(self) -> None:
         for name in ("estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "vcov", "yi", "vi", "X", "weights"):
@@ -441,7 +492,9 @@ def _result_from_fit(
         qe_pvalue=fit.qe_pvalue, tau2=fit.tau2, tau2_se=fit.tau2_se, i2=fit.i2, h2=fit.h2, r2=r2,
         method=method, test=test, level=float(level), ll_ml=fit.ll_ml, ll_reml=fit.ll_reml, s2w=fit.s2w,
         yi=y, vi=v, X=X, labels=labels, weights=fit.weights, intercept=intercept, measure=measure,
-        converged=fit.converged, notes=notes,
+        converged=fit.converged, notes=notes, tau2_ci_low=fit.tau2_ci[0], tau2_ci_high=fit.tau2_ci[1],
+        i2_ci_low=fit.i2_ci[0], i2_ci_high=fit.i2_ci[1], h2_ci_low=fit.h2_ci[0], h2_ci_high=fit.h2_ci[1],
+        tau2_ci_signs=fit.tau2_ci_signs,
     )  # fmt: skip
 
 
@@ -619,7 +672,7 @@ def meta_regression(
         raise ValueError(f"btt={list(bt)} must hold positions in 0..{p - 1}")
     if method in COMMON and test in ("knha", "adhoc"):
         notes.append(f"test={test!r} (Knapp-Hartung) is not meant for a fixed-effects model; metafor warns the same")
-    fit = fit_rma(y, v, Xm, method, test, float(level), bt, has_int)
+    fit = fit_rma(y, v, Xm, method, test, float(level), bt, has_int, profile=True)
     return _result_from_fit(fit, y, v, Xm, terms, lab, method, test, float(level), has_int, measure, tuple(notes))
 
 
@@ -635,25 +688,6 @@ def _text_progress(done: int, total: int) -> None:
         if done == total:
             sys.stderr.write("\n")
         sys.stderr.flush()
-
-
-def _multiset_permutations(items: list[int]) -> list[tuple[int, ...]]:
-    """All distinct orderings of a multiset (lexicographic)."""
-    a = sorted(items)
-    out = [tuple(a)]
-    n = len(a)
-    while True:
-        i = n - 2
-        while i >= 0 and a[i] >= a[i + 1]:
-            i -= 1
-        if i < 0:
-            return out
-        j = n - 1
-        while a[j] <= a[i]:
-            j -= 1
-        a[i], a[j] = a[j], a[i]
-        a[i + 1 :] = reversed(a[i + 1 :])
-        out.append(tuple(a))
 
 
 def permutation_test(
@@ -737,46 +771,10 @@ def permutation_test(
     use_exact = bool(exact) if exact is not None else n_exact <= iter
     if use_exact and n_exact > 5_000_000:
         raise ValueError(f"exact=True needs {n_exact} refits; too many (use random permutations, exact=False)")
-    rng = np.random.default_rng(seed)
-    arrangements: list[Any]
-    if use_exact:
-        if result.int_only:
-            arrangements = list(itertools.product((1.0, -1.0), repeat=k))
-        else:
-            # orderings of the group labels -> row order of X, same multiset as metafor's .genuperms
-            groups = [np.flatnonzero(inv == g) for g in range(int(inv.max()) + 1)]
-            arrangements = []
-            for perm in _multiset_permutations(inv.tolist()):
-                rows = np.empty(k, dtype=int)
-                used = [0] * len(groups)
-                for pos, g in enumerate(perm):
-                    rows[pos] = groups[g][used[g]]
-                    used[g] += 1
-                arrangements.append(rows)
-        total = len(arrangements)
-    else:
-        total = int(iter)
-        arrangements = []
-    stat_perm = np.full((total, p), np.nan)
-    qm_perm = np.full(total, np.nan)
-    for i in range(total):
-        if use_exact:
-            arr = arrangements[i]
-        elif i == 0:
-            arr = (np.ones(k) if result.int_only else np.arange(k))
-        else:
-            arr = rng.choice((-1.0, 1.0), size=k) if result.int_only else rng.permutation(k)
-        try:
-            if result.int_only:
-                f = fit_rma(np.asarray(arr, dtype=float) * y, v, X, **fitargs)  # type: ignore[arg-type]
-            else:
-                f = fit_rma(y, v, X[np.asarray(arr)], **fitargs)  # type: ignore[arg-type]
-        except (np.linalg.LinAlgError, ValueError, ZeroDivisionError):
-            continue
-        stat_perm[i] = f.statistic
-        qm_perm[i] = f.qm
-        if cb is not None:
-            cb(i + 1, total)
+    stat_perm, qm_perm, total = permutation_refits(
+        y, v, X, fitargs, int_only=result.int_only, groups=None if result.int_only else inv, exact=use_exact,
+        iterations=int(iter), rng=np.random.default_rng(seed), progress=cb,
+    )  # fmt: skip
     obs = np.asarray(result.statistic)
     ok = ~np.isnan(qm_perm)  # failed refits are left out, as metafor's na.rm = TRUE
     pval = np.array([np.mean(np.abs(stat_perm[ok, j]) >= abs(obs[j]) - tol) for j in range(p)])

@@ -144,6 +144,9 @@ class PoolResult:
         Typical within-study variance used for I^2 and H^2.
     notes : tuple of str
         Every warning issued while fitting.
+    tables : ndarray or None
+        The 2x2 tables (k x 4: ``ai``, ``bi``, ``ci``, ``di``) of a Mantel-Haenszel or Peto fit,
+        from which leave-one-out and cumulative analyses refit it; None otherwise.
     extra : mapping
         Model-specific statistics (e.g. Cochran-Mantel-Haenszel and Tarone tests, the GLMM's
         likelihood-ratio heterogeneity test).
@@ -194,13 +197,15 @@ class PoolResult:
     vt: float = math.nan
     notes: tuple[str, ...] = ()
     extra: Mapping[str, float] = field(default_factory=dict)
+    tables: FloatArray | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "weights", _readonly(self.weights))
         object.__setattr__(self, "yi", _readonly(self.yi))
         object.__setattr__(self, "vi", _readonly(self.vi))
-        if self.ni is not None:
-            object.__setattr__(self, "ni", _readonly(self.ni))
+        for name in ("ni", "tables"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, _readonly(getattr(self, name)))
         object.__setattr__(self, "labels", tuple(str(s) for s in self.labels))
         object.__setattr__(self, "extra", dict(self.extra))
 
@@ -277,9 +282,9 @@ class PoolResult:
               ``pi_high_natural``: back-transformed (percent for proportions, ratios, months);
             - ``exclusion_reason``: why a row was not pooled (empty otherwise).
         """
-        from scipy import stats
+        from .engine.dist import norm_isf
 
-        z = float(stats.norm.isf((1 - self.level / 100.0) / 2))
+        z = float(norm_isf((1 - self.level / 100.0) / 2))
         se = np.sqrt(self.vi)
         n = self.yi.size
         study = pd.DataFrame(

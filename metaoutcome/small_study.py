@@ -38,12 +38,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
-from scipy import stats
+from numpy.typing import ArrayLike, NDArray
 
 from ._checks import check_choice
 from ._display import ReportMixin
-from ._rma import fit_rma
+from .engine import dist
+from .engine.mods import fit_rma
 
 __all__ = [
     "egger_test",
@@ -92,8 +92,8 @@ def _wls(y: FloatArray, v: FloatArray, X: FloatArray, level: float) -> pd.DataFr
     se = np.sqrt(s2 * np.diag(inv))
     with np.errstate(divide="ignore", invalid="ignore"):
         t = b / se
-        pv = 2 * stats.t.sf(np.abs(t), df) if df > 0 else np.full(p, math.nan)
-        crit = float(stats.t.isf((1 - level / 100) / 2, df)) if df > 0 else math.nan
+        pv = 2 * dist.t_sf(np.abs(t), df) if df > 0 else np.full(p, math.nan)
+        crit = float(dist.t_isf((1 - level / 100) / 2, df)) if df > 0 else math.nan
     return pd.DataFrame({"estimate": b, "se": se, "statistic": t, "df": float(df), "pvalue": pv,
                          "ci_low": b - crit * se, "ci_high": b + crit * se})  # fmt: skip
 
@@ -113,7 +113,7 @@ class EggerTestResult(ReportMixin):
         ``"rma"`` (the model's estimator with the predictor as moderator) or ``"lm"`` (weighted
         least squares with a multiplicative dispersion, Egger et al. 1997).
     predictor : str
-        ``"sei"`` or ``"vi"``.
+        One of :data:`EGGER_PREDICTORS`.
     statistic, pvalue : float
         Test of the predictor's coefficient (z, or t with ``df`` degrees of freedom).
     df : float
@@ -162,7 +162,26 @@ class EggerTestResult(ReportMixin):
                 "table": self.coefficients, "notes": ()}  # fmt: skip
 
 
-def egger_test(result: Any, *, model: str = "rma", predictor: str = "sei") -> EggerTestResult:
+#: metafor ``regtest``'s predictors: the column added to the model, from ``vi`` or the study sizes ``ni``
+EGGER_PREDICTORS: tuple[str, ...] = ("sei", "vi", "ni", "ninv", "sqrtni", "sqrtninv")
+#: predictors that are 0 for an infinitely precise study: only for these is the intercept a limit estimate
+_LIMIT_PREDICTORS: tuple[str, ...] = ("sei", "vi", "ninv", "sqrtninv")
+
+
+def _egger_column(predictor: str, v: FloatArray, ni: ArrayLike | None) -> FloatArray:
+    if predictor in ("sei", "vi"):
+        return np.sqrt(v) if predictor == "sei" else v
+    if ni is None:
+        raise ValueError(f"predictor={predictor!r} needs the study sizes: pool with ni= or pass ni= to egger_test")
+    n = np.asarray(ni, dtype=float)
+    if n.shape != v.shape or not np.all(np.isfinite(n)) or np.any(n <= 0):
+        raise ValueError(f"ni must hold one size > 0 per study (k = {v.size}); got {n.tolist()}")
+    return {"ni": n, "ninv": 1.0 / n, "sqrtni": np.sqrt(n), "sqrtninv": 1.0 / np.sqrt(n)}[predictor]
+
+
+def egger_test(
+    result: Any, *, model: str = "rma", predictor: str = "sei", ni: ArrayLike | None = None
+) -> EggerTestResult:
     """Egger's regression test for funnel-plot asymmetry (metafor ``regtest``).
 
     Parameters
@@ -173,8 +192,11 @@ def egger_test(result: Any, *, model: str = "rma", predictor: str = "sei") -> Eg
         ``"rma"``: the model refitted with the predictor as an extra moderator (metafor's
         default). ``"lm"``: the classical test, weighted least squares ``y_i = b0 + b1 sei_i``
         with weights ``1/v_i`` and a free dispersion, t with k - 2 df (Egger et al. 1997).
-    predictor : {"sei", "vi"}, default "sei"
-        Standard error (Egger) or sampling variance.
+    predictor : {"sei", "vi", "ni", "ninv", "sqrtni", "sqrtninv"}, default "sei"
+        Standard error (Egger), sampling variance, or the study size ``n``, ``1/n``,
+        ``sqrt(n)`` or ``1/sqrt(n)`` (metafor ``regtest``'s predictors).
+    ni : array-like, optional
+        Study sizes for the size-based predictors; default the result's ``ni``.
 
     Returns
     -------
@@ -190,7 +212,9 @@ def egger_test(result: Any, *, model: str = "rma", predictor: str = "sei") -> Eg
     -----
     ``model="rma"``: ``y_i = x_i'beta + b sei_i + u_i + e_i``; H0: ``b = 0`` by the model's z or
     Knapp-Hartung t test. The intercept (for an intercept-only model) estimates the effect of a
-    study with ``sei = 0`` (the PET estimate when ``predictor="sei"``).
+    study with ``sei = 0`` (the PET estimate when ``predictor="sei"``); it is reported as the
+    limit estimate only for predictors that vanish for an infinitely precise study (``sei``,
+    ``vi``, ``ninv``, ``sqrtninv``), as metafor.
 
     References
     ----------
@@ -208,12 +232,12 @@ def egger_test(result: Any, *, model: str = "rma", predictor: str = "sei") -> Eg
     16.6224
     """
     model = check_choice("model", model, ["rma", "lm"])
-    predictor = check_choice("predictor", predictor, ["sei", "vi"])
+    predictor = check_choice("predictor", predictor, EGGER_PREDICTORS)
     y, v, X, method, test, level, _, intercept = _inputs(result)
     k, p = X.shape
     if k < p + 2:
         raise ValueError(f"egger_test needs k >= {p + 2} studies for this model; got k={k}")
-    xcol = np.sqrt(v) if predictor == "sei" else v
+    xcol = _egger_column(predictor, v, getattr(result, "ni", None) if ni is None else ni)
     Xe = np.column_stack([X, xcol])
     int_only = p == 1 and intercept
     terms = (["intrcpt"] if int_only else [f"x{j}" for j in range(p)]) + [predictor]
@@ -228,7 +252,8 @@ def egger_test(result: Any, *, model: str = "rma", predictor: str = "sei") -> Eg
         df = float(k - p - 1)
     last = coefs.iloc[-1]
     first = coefs.iloc[0]
-    lim = (float(first["estimate"]), float(first["ci_low"]), float(first["ci_high"])) if int_only else (math.nan,) * 3
+    limit = int_only and predictor in _LIMIT_PREDICTORS
+    lim = (float(first["estimate"]), float(first["ci_low"]), float(first["ci_high"])) if limit else (math.nan,) * 3
     return EggerTestResult(
         model=model, predictor=predictor, statistic=float(last["statistic"]), pvalue=float(last["pvalue"]), df=df,
         limit_estimate=lim[0], limit_ci_low=lim[1], limit_ci_high=lim[2], coefficients=coefs,
@@ -344,6 +369,8 @@ def rank_test(result: Any) -> RankTestResult:
     theta = float(np.sum(w * y) / np.sum(w))
     vstar = v - 1.0 / float(np.sum(w))
     ystar = (y - theta) / np.sqrt(vstar)
+    from scipy import stats
+
     tau = float(stats.kendalltau(ystar, v, variant="b").statistic)
     n = k
     ties = min(np.unique(ystar).size, np.unique(v).size) < n
@@ -368,7 +395,7 @@ def rank_test(result: Any) -> RankTestResult:
     v2 = float(np.sum(xt * (xt - 1) * (xt - 2))) * float(np.sum(yt * (yt - 1) * (yt - 2)))
     var_s = (v0 - vt - vu) / 18 + v1 / (2 * n * (n - 1)) + v2 / (9 * n * (n - 1) * (n - 2))
     z = s / math.sqrt(var_s)
-    pv = 2 * min(stats.norm.cdf(z), stats.norm.sf(z))
+    pv = 2 * min(dist.norm_cdf(z), dist.norm_sf(z))
     return RankTestResult(tau=tau, pvalue=float(pv), exact=False, statistic=z, k=k)
 
 
@@ -545,7 +572,8 @@ def trim_and_fill(result: Any, *, estimator: str = "L0", side: str | None = None
         n = k - k0
         beta = float(fit_rma(y[:n], v[:n], np.ones((n, 1)), method, "z").beta[0])
         yc = y - beta
-        r = stats.rankdata(np.abs(yc), method="ordinal")
+        r = np.empty(k)  # ordinal ranks (ties in order of appearance), scipy's rankdata(method="ordinal")
+        r[np.argsort(np.abs(yc), kind="stable")] = np.arange(1, k + 1)
         rs = np.sign(yc) * r
         if estimator == "R0":
             neg = -rs[rs < 0]

@@ -239,14 +239,14 @@ def _relabel_subgroup_test(fig: Any, text: str, created: bool) -> None:
 
 
 def _between(estimates: Sequence[float], ses: Sequence[float]) -> tuple[float, int, float]:
-    from scipy.stats import chi2
+    """Q, df and p of the common-effect model fitted by the engine to the subgroup estimates."""
+    from .engine.fit import fit_many
+    from .engine.stack import stack
 
     b = np.asarray(estimates, dtype=float)
-    w = 1.0 / np.asarray(ses, dtype=float) ** 2
-    mean = np.sum(w * b) / np.sum(w)
-    q = float(np.sum(w * (b - mean) ** 2))
+    fit = fit_many(stack(b, np.asarray(ses, dtype=float) ** 2), "FE", "z", 0.05, profile=False, weights=False)
     df = len(b) - 1
-    return q, df, float(chi2.sf(q, df)) if df > 0 else float("nan")
+    return float(fit["q"][0]), df, float(fit["q_pvalue"][0]) if df > 0 else float("nan")
 
 
 def subgroup_analysis(
@@ -427,12 +427,12 @@ def subgroup_analysis(
         warnings.warn(f"subgroups {single} have one study: their 'pooled' value is that study and their "
                       "heterogeneity is undefined", UserWarning, stacklevel=2)
     overall = fit(keep)
-    from scipy.stats import chi2
+    from .engine.dist import chi2_sf
 
     qw_parts = [r.q for r in within.values() if r.k > 1]
     qw_df = len(keep) - len(groups)
     qw = float(np.sum(qw_parts)) if qw_df > 0 else _NAN
-    qw_p = float(chi2.sf(qw, qw_df)) if qw_df > 0 else _NAN
+    qw_p = float(chi2_sf(qw, qw_df)) if qw_df > 0 else _NAN
     if len(groups) < 2:
         warnings.warn(f"only one subgroup in '{by}': no test for subgroup differences", UserWarning, stacklevel=2)
     if tau2 == "separate":
@@ -457,9 +457,8 @@ def _common_tau2(
     qwithin: tuple[float, int, float],
 ) -> SubgroupResult:
     """The subgroup model with one tau^2 (see :func:`subgroup_analysis`, Notes)."""
-    from scipy import stats
-
-    from ._rma import COMMON
+    from .engine import dist
+    from .engine.estimators import COMMON
     from .regression import REGRESSION_METHODS, REGRESSION_TESTS, meta_regression
 
     method = check_choice("method", kwargs.get("method", "REML"), REGRESSION_METHODS)
@@ -491,7 +490,7 @@ def _common_tau2(
         qb, df1, pb, df2 = _NAN, 0, _NAN, _NAN
     t2 = float(cell.tau2)
     common_model = method in COMMON
-    crit = float(stats.norm.isf(alpha / 2)) if test == "z" else float(stats.t.isf(alpha / 2, cell.df))
+    crit = float(dist.norm_isf(alpha / 2)) if test == "z" else float(dist.t_isf(alpha / 2, cell.df))
     note = ("tau^2 common to all subgroups: the residual tau^2 of the mixed-effects model with the subgroup factor "
             "(metafor rma(yi, vi, mods = ~ factor(g) - 1))")
     results: dict[str, PoolResult] = {}

@@ -25,3 +25,6 @@ def as_list(x: Any) -> list[Any]:
 def as_array(x: Any) -> np.ndarray:
     """A JSON value as a float array, null (R's NA) as NaN."""
     return np.array([np.nan if a is None else a for a in as_list(x)], dtype=float)
+
+#: tests/reference/make_engine_fixtures.R -> engine_fixtures.json
+ENGINE: dict[str, Any] = json.loads((REFERENCE / "engine_fixtures.json").read_text())

@@ -334,9 +334,9 @@ def hr_from_ci(
 
 
 def _p_core(yi: FloatArray, p: FloatArray) -> FloatArray:
-    from scipy.stats import norm
+    from scipy.special import ndtri  # (norm.isf(q) = -ndtri(q), without importing scipy.stats)
 
-    z = norm.isf(p / 2.0)
+    z = -ndtri(p / 2.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         vi = (yi / z) ** 2
     vi = np.where(np.isfinite(vi) & (vi > 0), vi, np.nan)
