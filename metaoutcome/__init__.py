@@ -81,6 +81,7 @@ if TYPE_CHECKING:  # the same names, seen statically by type checkers and editor
         datasets as datasets,
         diagnostics as diagnostics,
         effects as effects,
+        engine as engine,
         glmm as glmm,
         gosh as gosh,
         measures as measures,
@@ -95,7 +96,18 @@ if TYPE_CHECKING:  # the same names, seen statically by type checkers and editor
     )
     from .batch import pool_batch as pool_batch
     from .datasets import load_dataset as load_dataset
-    from .diagnostics import cumulative as cumulative, influence as influence, leave_one_out as leave_one_out
+    from .diagnostics import (
+        cumulative as cumulative,
+        cumulative as cumul,
+        hat_matrix as hat_matrix,
+        hatvalues as hatvalues,
+        influence as influence,
+        leave_one_out as leave1out,
+        leave_one_out as leave_one_out,
+        rstudent as rstudent,
+        weight_matrix as weight_matrix,
+        weights as weights,
+    )
     from .glmm import pool_glmm as pool_glmm
     from .measures import get_measure as get_measure
     from .network import network_meta as network_meta
@@ -107,8 +119,15 @@ if TYPE_CHECKING:  # the same names, seen statically by type checkers and editor
         loo_forest as loo_forest,
     )
     from .pooling import pool as pool, pool_mh as pool_mh, pool_peto as pool_peto
-    from .regression import meta_regression as meta_regression
-    from .small_study import egger_test as egger_test, rank_test as rank_test, trim_and_fill as trim_and_fill
+    from .regression import meta_regression as meta_regression, permutation_test as permutest
+    from .small_study import (
+        egger_test as egger_test,
+        egger_test as regtest,
+        rank_test as rank_test,
+        rank_test as ranktest,
+        trim_and_fill as trim_and_fill,
+        trim_and_fill as trimfill,
+    )
     from .subgroups import subgroup_analysis as subgroup_analysis
     from .validation import validate_files as validate_files
 
