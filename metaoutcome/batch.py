@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from ._checks import level_percent
 from ._display import ReportMixin
 from ._parallel import ProgressCallback, block_rows, map_blocks, text_progress
 from .heterogeneity import Stack, stack_groups
@@ -363,7 +364,7 @@ def pool_batch(
         warnings.warn(n, UserWarning, stacklevel=_user_stacklevel())
     out = {name: values[name] for name in TABLE_COLUMNS}
     return BatchResult(keys=keys, values=out, method=method, ci_method=ci_method, pi_method=pi_method,
-                       level=float(level), measure=mname, excluded=excluded, notes=tuple(notes))  # fmt: skip
+                       level=level_percent(level), measure=mname, excluded=excluded, notes=tuple(notes))  # fmt: skip
 
 
 def _batch_notes(values: dict[str, Any], keys: pd.DataFrame, excluded: pd.DataFrame, one: NDArray[np.bool_],

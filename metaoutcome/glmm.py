@@ -44,7 +44,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from ._checks import as_float_array, check_choice, check_level, check_same_length
+from ._checks import as_float_array, check_choice, check_level, check_same_length, level_percent
 from .heterogeneity import typical_variance
 from .pooling import _user_stacklevel
 from .results import PoolResult
@@ -511,7 +511,7 @@ def pool_glmm(
     vi = 1.0 / xa + 1.0 / (na - xa)
     nan = math.nan
     base: dict[str, Any] = dict(
-        k=k, method="ML", ci_method=ci_method, level=float(level), measure="PLO", yi=yi, vi=vi, labels=lab,
+        k=k, method="ML", ci_method=ci_method, level=level_percent(level), measure="PLO", yi=yi, vi=vi, labels=lab,
         ni=n, pi_method=pi_method, model="GLMM", tau2_se=nan, tau2_ci_low=nan, tau2_ci_high=nan,
         tau_ci_low=nan, tau_ci_high=nan, i2_ci_low=nan, i2_ci_high=nan, h2_ci_low=nan, h2_ci_high=nan,
     )  # fmt: skip

@@ -51,7 +51,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from ._checks import as_float_array, check_choice, check_level, check_same_length
+from ._checks import as_float_array, check_choice, check_level, check_same_length, level_percent
 from .effects.binary import _other_cell
 from .heterogeneity import (
     SIGNS,
@@ -593,7 +593,7 @@ def pool(
         k=int(y.size),
         method=method,
         ci_method=ci_method,
-        level=float(level),
+        level=level_percent(level),
         measure=mname,
         yi=y,
         vi=v,
@@ -850,7 +850,7 @@ def pool_mh(
             "undefined (yi = NaN); the table still enters the MH estimate but not Q"
         )
     return PoolResult(
-        k=k, method="MH", ci_method="z", level=float(level), measure=measure, converged=True, iterations=0,
+        k=k, method="MH", ci_method="z", level=level_percent(level), measure=measure, converged=True, iterations=0,
         yi=yi, vi=vi, labels=lab, weights=100.0 * w / float(np.sum(w)), model="MH", excluded=tuple(excluded),
         notes=tuple(notes.items), extra=extra, **_z_inference(beta, se, alpha), **het,
     )  # fmt: skip
@@ -941,7 +941,7 @@ def pool_peto(
             "undefined (yi = NaN) and it contributes nothing to the Peto estimate or Q"
         )
     return PoolResult(
-        k=k, method="PETO", ci_method="z", level=float(level), measure="OR", converged=True, iterations=0,
+        k=k, method="PETO", ci_method="z", level=level_percent(level), measure="OR", converged=True, iterations=0,
         yi=yi, vi=vi, labels=lab, weights=100.0 * v / sv, model="Peto", excluded=tuple(excluded),
         notes=tuple(notes.items), extra={"k_yi": float(k_yi)}, **_z_inference(beta, se, alpha), **het,
     )  # fmt: skip

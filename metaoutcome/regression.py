@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from ._checks import as_float_array, check_choice, check_level, check_same_length
+from ._checks import as_float_array, check_choice, check_same_length, level_percent
 from ._display import ReportMixin
 from ._rma import COMMON, RMA_METHODS, RMA_TESTS, RmaFit, default_btt, fit_rma, pseudo_r2
 
@@ -545,7 +545,7 @@ def meta_regression(
     """
     method = check_choice("method", method, REGRESSION_METHODS)
     test = check_choice("test", test, REGRESSION_TESTS)
-    check_level(level)
+    level = level_percent(level)
     notes: list[str] = []
 
     def col(val: Any, arg: str) -> Any:

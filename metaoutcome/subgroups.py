@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ._checks import check_choice, check_level
+from ._checks import check_choice, check_level, level_percent
 from .pooling import pool
 from .results import PoolResult
 
@@ -464,7 +464,7 @@ def _common_tau2(
 
     method = check_choice("method", kwargs.get("method", "REML"), REGRESSION_METHODS)
     test = check_choice("ci_method", kwargs.get("ci_method", "z"), REGRESSION_TESTS)
-    level = float(kwargs.get("level", 95))
+    level = level_percent(kwargs.get("level", 95))
     alpha = 1.0 - check_level(level)
     y = np.concatenate([within[g].yi for g in groups])
     v = np.concatenate([within[g].vi for g in groups])

@@ -101,9 +101,12 @@ def check_lengths(**arrays: FloatArray) -> int:
 def level_array(level: ArrayLike, n: int, name: str = "level") -> FloatArray:
     """Confidence level(s) -> fraction(s), one per row, by :func:`level_percent`'s rule; NaN stays NaN.
 
-    A single value is recycled; a vector (e.g. a ``ci_level`` column) must have one per row.
+    A single value is recycled (and must be a level: NaN refused); a vector (e.g. a ``ci_level``
+    column) must have one per row, where NaN marks a missing level and gives NaN for that row.
     Percentages (95) and proportions in (0.5, 1) (0.95) are both read as 95%.
     """
+    if np.ndim(level) == 0:  # one level for every row: the scalar rule (NaN refused, not "missing")
+        return np.full(n, level_percent(level, name) / 100.0)
     raw = np.asarray(level, dtype=object).reshape(-1)
     wrong_type = np.array([isinstance(v, (str, bytes, bool, np.bool_)) for v in raw], dtype=bool)
     lv = np.full(raw.size, np.nan)
@@ -117,6 +120,22 @@ def level_array(level: ArrayLike, n: int, name: str = "level") -> FloatArray:
         )
     pct = np.where(lv < 1.0, lv * 100.0, lv)
     return broadcast(name, pct, n) / 100.0
+
+
+def level_column_percent(lvl: FloatArray) -> tuple[FloatArray, BoolArray]:
+    """A ``ci_level`` column by the one level rule, row by row: ``(percent, bad)``.
+
+    NaN stays NaN (no level given); proportions in (0.5, 1) become percentages; ``bad`` marks
+    values outside the rule (<= 0.5, >= 100).
+    """
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isnan(lvl) & ~((lvl > 0.5) & (lvl < 100))
+        pct = np.where(lvl < 1.0, lvl * 100.0, lvl)
+    return np.where(bad, np.nan, pct), bad
+
+
+#: the rule a ci_level value breaks, for Problem messages
+LEVEL_COLUMN_RULE = "a confidence level (95 or 0.95; values in (0, 0.5] are ambiguous, >= 100 impossible)"
 
 
 def z_crit(level_frac: FloatArray) -> FloatArray:

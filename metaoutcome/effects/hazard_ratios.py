@@ -33,7 +33,9 @@ from ._common import (
     finish_frame,
     float_arg,
     handle_problems,
+    LEVEL_COLUMN_RULE,
     level_array,
+    level_column_percent,
     raise_problems,
     resolve_columns,
     row_labels,
@@ -643,10 +645,12 @@ def from_hazard_ratios(
              "no CI (both bounds) and no usable p-value to give the SE")
 
     assumed = use_ci & np.isnan(lvl)
-    lvl_used = np.where(use_ci, np.where(np.isnan(lvl), default_level * 100, lvl), np.nan)
+    lvl_pct, lvl_bad = level_column_percent(lvl)
+    lvl_used = np.where(use_ci, np.where(np.isnan(lvl), default_level * 100, np.where(lvl_bad, lvl, lvl_pct)), np.nan)
     with np.errstate(invalid="ignore"):
         bad_level = use_ci & ~((lvl_used > 0) & (lvl_used < 100))
-    problems = [Problem("ci_level", "in (0, 100) (a percentage, e.g. 95)", bad_level, {"ci_level": lvl_used})]
+    bad_level = bad_level | (use_ci & lvl_bad)
+    problems = [Problem("ci_level", LEVEL_COLUMN_RULE, bad_level, {"ci_level": lvl_used})]
     nan_ci = np.where(use_ci, 1.0, np.nan)
     problems += _ci_problems(h * nan_ci, lo * nan_ci, up * nan_ci, b, (colnames["hr"], colnames["ci_low"], colnames["ci_high"]))
     nan_p = np.where(use_p, 1.0, np.nan)

@@ -32,7 +32,9 @@ from ._common import (
     finish_frame,
     float_arg,
     handle_problems,
+    LEVEL_COLUMN_RULE,
     level_array,
+    level_column_percent,
     raise_problems,
     resolve_columns,
     row_labels,
@@ -522,7 +524,8 @@ def from_medians(
     d = column(frame, cols, "events", required=False)
     has_ci = ~np.isnan(lo)
     assumed = has_ci & np.isnan(lvl)
-    lvl_used = np.where(has_ci, np.where(np.isnan(lvl), default_level, lvl), np.nan)
+    lvl_pct, lvl_bad = level_column_percent(lvl)
+    lvl_used = np.where(has_ci, np.where(np.isnan(lvl), default_level, np.where(lvl_bad, lvl, lvl_pct)), np.nan)
     excl = Exclusions(k)
     labels = row_labels(frame)
     colnames = {"median": str(cols["median"]), "lower": str(cols["ci_low"]),
@@ -530,8 +533,8 @@ def from_medians(
                 "ci_level": str(cols["ci_level"])}
     colnames = {**colnames, **{v: v for v in colnames.values()}}
     with np.errstate(invalid="ignore"):
-        bad_level = has_ci & ~((lvl_used > 0) & (lvl_used < 100))
-    handle_problems([Problem("ci_level", "in (0, 100) (a percentage, e.g. 95)", bad_level,
+        bad_level = has_ci & (lvl_bad | ~((lvl_used > 0) & (lvl_used < 100)))
+    handle_problems([Problem("ci_level", LEVEL_COLUMN_RULE, bad_level,
                              {"ci_level": lvl_used})], excl, on_invalid, labels, colnames)
     excl.add(np.isnan(m), f"{cols['median']} missing (not reached?)")
     lv = np.where(bad_level | ~has_ci, 0.95, lvl_used / 100)
