@@ -38,6 +38,7 @@ from ._display import ReportMixin
 from ._parallel import ProgressCallback, block_rows, map_blocks, text_progress
 from .heterogeneity import Stack, stack_groups
 from .measures import get_measure
+from .options import KNHA_METHODS
 from .pooling import (
     COMMON_METHODS,
     _column,
@@ -264,12 +265,13 @@ def pool_batch(
     data: pd.DataFrame | None = None,
     measure: str | None = None,
     method: str = "REML",
-    ci_method: str = "z",
+    ci_method: str | None = None,
     level: float = 95,
     pi_method: str = "default",
     tau2_ci_max: float | None = None,
     n_jobs: int | None = None,
     progress: bool | ProgressCallback | None = None,
+    test: str | None = None,
 ) -> BatchResult:
     """Pool many meta-analyses at once, each exactly as :func:`metaoutcome.pool` would.
 
@@ -288,8 +290,9 @@ def pool_batch(
         Frame in which string arguments are looked up.
     measure : str, optional
         Measure name, for natural-scale columns (default: the frame's, else ``"GEN"``).
-    method, ci_method, level, pi_method, tau2_ci_max
-        As :func:`metaoutcome.pool` (REML, z, 95, metafor's PI by default).
+    method, ci_method, level, pi_method, tau2_ci_max, test
+        As :func:`metaoutcome.pool` (REML, z, 95, metafor's PI by default; ``test=`` is
+        metafor's name for ``ci_method=``).
     n_jobs : int, optional
         Worker threads (default: the number of CPUs). The work is numpy on blocks of up to
         about 250,000 study cells (12,500 meta-analyses of k = 20), which runs in parallel.
@@ -338,7 +341,7 @@ def pool_batch(
     0      OS             0.735
     1     PFS             0.753
     """
-    method, ci_method, pi_method, alpha = check_model_options(method, ci_method, pi_method, level, tau2_ci_max)
+    method, ci_method, pi_method, alpha = check_model_options(method, ci_method, pi_method, level, tau2_ci_max, test)
     if n_jobs is not None and (not isinstance(n_jobs, int) or n_jobs < 1):
         raise ValueError(f"n_jobs={n_jobs!r} must be a positive integer (or None for every CPU)")
     s, keys, excluded, frame_measure = _group_inputs(yi, vi, sei, by, data)
@@ -378,7 +381,7 @@ def _batch_notes(values: dict[str, Any], keys: pd.DataFrame, excluded: pd.DataFr
     bad = ~values["converged"]
     if bad.any():  # pragma: no cover - the bracketing solver always converges
         notes.append(f"the {method} estimator of tau^2 did not converge in {bad.sum()} of {g} groups: {_named(keys, bad)}")
-    if ci_method in ("knha", "adhoc") and common:
+    if ci_method in KNHA_METHODS and common:
         notes.append(f"ci_method={ci_method!r} (Knapp-Hartung) is not meant for a common-effect model (method={method!r})")
     if values["knha_zero"].any():
         z = values["knha_zero"]

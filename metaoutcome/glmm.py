@@ -44,7 +44,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from ._checks import as_float_array, check_choice, check_level, check_same_length, level_percent
+from ._checks import as_float_array, check_level, check_same_length, level_percent
+from .options import GLMM_CI_METHODS, ci_method_option, pi_method_option
 from .heterogeneity import typical_variance
 from .pooling import _user_stacklevel
 from .results import PoolResult
@@ -394,10 +395,11 @@ def pool_glmm(
     *,
     labels: Sequence[Any] | None = None,
     level: float = 95,
-    ci_method: str = "z",
+    ci_method: str | None = None,
     pi_method: str = "default",
     nagq: int = 7,
     add: float = 0.5,
+    test: str | None = None,
 ) -> PoolResult:
     """Pool single proportions with the binomial-normal GLMM (metafor ``rma.glmm(measure="PLO")``).
 
@@ -422,6 +424,8 @@ def pool_glmm(
         Continuity correction for the study-level logits ``yi``/``vi`` of studies with 0 or n
         events (used for display, the weights shown and I^2's typical variance, as metafor;
         the model itself uses the counts).
+    test : {"z", "t"}, optional
+        metafor's name for ``ci_method``; give either (both only if they agree).
 
     Returns
     -------
@@ -483,8 +487,8 @@ def pool_glmm(
     >>> round(res.back_transform().estimate, 1)  # pooled proportion, percent
     75.9
     """
-    ci_method = check_choice("ci_method", ci_method, ["z", "t"])
-    pi_method = check_choice("pi_method", pi_method, ["default", "hts"])
+    ci_method = ci_method_option(ci_method, test, allowed=GLMM_CI_METHODS)
+    pi_method = pi_method_option(pi_method)
     alpha = 1.0 - check_level(level)
     if not isinstance(nagq, (int, np.integer)) or isinstance(nagq, bool) or not 1 <= int(nagq) <= 25:
         raise ValueError(f"nagq={nagq!r} must be a whole number from 1 to 25 (1 = Laplace; lme4's range)")

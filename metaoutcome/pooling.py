@@ -65,19 +65,15 @@ from .heterogeneity import (
     zero_stats,
 )
 from .measures import get_measure
+from .options import CI_METHODS, COMMON_METHODS, KNHA_METHODS, METHODS, PI_METHODS
+from .options import ci_method_option, method_option, pi_method_option
 from .results import ExcludedRow, PoolResult
 
 __all__ = ["pool", "pool_mh", "pool_peto", "METHODS", "CI_METHODS", "PI_METHODS"]
 
 FloatArray = NDArray[np.float64]
 
-COMMON_METHODS: tuple[str, ...] = ("FE", "EE", "CE")
-#: Allowed ``method`` values of :func:`pool`.
-METHODS: tuple[str, ...] = COMMON_METHODS + TAU2_METHODS
-#: Allowed ``ci_method`` values.
-CI_METHODS: tuple[str, ...] = ("z", "t", "knha", "adhoc")
-#: Allowed ``pi_method`` values.
-PI_METHODS: tuple[str, ...] = ("default", "hts")
+# the vocabularies live in metaoutcome.options (one definition, no heavy imports)
 #: Columns searched, in order, for study labels in a data frame.
 LABEL_COLUMNS: tuple[str, ...] = ("label", "trial_id", "trial", "study", "study_id", "slab")
 
@@ -262,18 +258,33 @@ def _by_df(fn: Any, p: float, df: FloatArray) -> FloatArray:
 
 
 def check_model_options(
-    method: str, ci_method: str, pi_method: str, level: float, tau2_ci_max: float | None
+    method: str, ci_method: str | None, pi_method: str, level: float, tau2_ci_max: float | None,
+    test: str | None = None,
 ) -> tuple[str, str, str, float]:
     """The options of :func:`pool` (and :func:`metaoutcome.batch.pool_batch`) checked at the door:
-    ``(method, ci_method, pi_method, alpha)`` with names normalised, or ValueError naming the
-    allowed values."""
-    method = check_choice("method", method, METHODS)
-    ci_method = check_choice("ci_method", ci_method, CI_METHODS)
-    pi_method = check_choice("pi_method", pi_method, PI_METHODS)
+    ``(method, ci_method, pi_method, alpha)`` with names normalised (``test=`` is metafor's name
+    for ``ci_method=``), or ValueError naming the argument and the allowed values."""
+    method = method_option(method, METHODS)
+    ci_method = ci_method_option(ci_method, test)
+    pi_method = pi_method_option(pi_method)
     alpha = 1.0 - check_level(level)
-    if tau2_ci_max is not None and not (float(tau2_ci_max) > 0 and math.isfinite(float(tau2_ci_max))):
-        raise ValueError(f"tau2_ci_max={tau2_ci_max!r} must be a finite number > 0 (or None for metafor's default)")
+    check_tau2_ci_max(tau2_ci_max)
     return method, ci_method, pi_method, alpha
+
+
+def check_tau2_ci_max(tau2_ci_max: Any) -> None:
+    """``tau2_ci_max`` is None or a finite number > 0 (ValueError naming it otherwise)."""
+    if tau2_ci_max is None:
+        return
+    msg = f"tau2_ci_max={tau2_ci_max!r} must be a finite number > 0 (or None for metafor's default max(100, 10 tau^2))"
+    if isinstance(tau2_ci_max, (bool, str, bytes)):
+        raise ValueError(msg)
+    try:
+        val = float(tau2_ci_max)
+    except (TypeError, ValueError):
+        raise ValueError(msg) from None
+    if not (val > 0 and math.isfinite(val)):
+        raise ValueError(msg)
 
 
 def fit_many(
@@ -321,7 +332,7 @@ def fit_many(
     est = row_sums(w * s.y) / sw
     vb = 1.0 / sw
     s2w = np.ones(g)
-    knha = ci_method in ("knha", "adhoc")
+    knha = ci_method in KNHA_METHODS
     tdist = ci_method != "z"
     if knha:
         rss = row_sums(w * (s.y - est[:, None]) ** 2)
@@ -408,7 +419,7 @@ def _one(fit: dict[str, Any], method: str, ci_method: str, pi_method: str, notes
     common = method in COMMON_METHODS
     if not fit["converged"][0]:  # pragma: no cover - the bracketing solver always converges
         notes.warn(f"the {method} estimator of tau^2 did not converge")
-    if ci_method in ("knha", "adhoc"):
+    if ci_method in KNHA_METHODS:
         if common:
             notes.warn(
                 f"ci_method={ci_method!r} (Knapp-Hartung) is not meant for a common-effect model "
@@ -457,12 +468,13 @@ def pool(
     data: pd.DataFrame | None = None,
     measure: str | None = None,
     method: str = "REML",
-    ci_method: str = "z",
+    ci_method: str | None = None,
     level: float = 95,
     pi_method: str = "default",
     labels: Sequence[Any] | str | None = None,
     ni: ArrayLike | str | None = None,
     tau2_ci_max: float | None = None,
+    test: str | None = None,
 ) -> PoolResult:
     """Pool effect sizes with a common-effect or random-effects model (metafor ``rma.uni``).
 
@@ -485,7 +497,8 @@ def pool(
         tau^2 estimator, or ``"FE"``/``"EE"``/``"CE"`` for the common-effect model.
     ci_method : {"z", "t", "knha", "adhoc"}, default "z"
         Inference for the pooled estimate: normal, t with k-1 df, Hartung-Knapp-Sidik-Jonkman,
-        or HKSJ with the variance factor floored at 1 (metafor ``test=``).
+        or HKSJ with the variance factor floored at 1 (metafor ``test=``). ``"hksj"`` and ``"hakn"``
+        are accepted as ``"knha"``; ``"hk"`` is refused as ambiguous (see :mod:`metaoutcome.options`).
     level : float, default 95
         Confidence level in percent, as in metafor.
     pi_method : {"default", "hts"}, default "default"
@@ -499,6 +512,8 @@ def pool(
         Study sizes; needed to back-transform the Freeman-Tukey measure (PFT).
     tau2_ci_max : float, optional
         Upper end of the Q-profile search; default ``max(100, 10 tau^2)`` as metafor.
+    test : {"z", "t", "knha", "adhoc"}, optional
+        metafor's name for ``ci_method``; give either (both only if they agree).
 
     Returns
     -------
@@ -575,7 +590,7 @@ def pool(
     >>> round(nat.estimate, 4), round(nat.ci_low, 4), round(nat.ci_high, 4)
     (0.4894, 0.3441, 0.6962)
     """
-    method, ci_method, pi_method, alpha = check_model_options(method, ci_method, pi_method, level, tau2_ci_max)
+    method, ci_method, pi_method, alpha = check_model_options(method, ci_method, pi_method, level, tau2_ci_max, test)
     y, v, lab, nis, mname, excluded = _resolve_inputs(yi, vi, sei, data, labels, ni, measure)
     notes = _Notes()
     if y.size == 1 and ci_method != "z":

@@ -50,9 +50,10 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from ._checks import as_float_array, check_choice, check_same_length, level_percent
+from ._checks import as_float_array, check_same_length, level_percent
 from ._display import ReportMixin
-from ._rma import COMMON, RMA_METHODS, RMA_TESTS, RmaFit, default_btt, fit_rma, pseudo_r2
+from ._rma import RmaFit, default_btt, fit_rma, pseudo_r2
+from .options import CI_METHODS, COMMON_METHODS, KNHA_METHODS, METHODS, ci_method_option, method_option
 
 __all__ = [
     "meta_regression",
@@ -66,9 +67,9 @@ __all__ = [
 
 FloatArray = NDArray[np.float64]
 #: Allowed ``method`` values (metafor's names; FE/EE/CE = common effect).
-REGRESSION_METHODS: tuple[str, ...] = RMA_METHODS
+REGRESSION_METHODS: tuple[str, ...] = METHODS
 #: Allowed ``test`` values.
-REGRESSION_TESTS: tuple[str, ...] = RMA_TESTS
+REGRESSION_TESTS: tuple[str, ...] = CI_METHODS
 #: A progress callback receives (done, total).
 ProgressCallback = Callable[[int, int], None]
 
@@ -347,10 +348,10 @@ class MetaRegressionResult(ReportMixin):
 
     def report(self) -> dict[str, Any]:
         """Display structure: title, model-level lines, coefficient table, notes."""
-        kind = "Fixed-Effects" if self.method in COMMON else "Mixed-Effects"
+        kind = "Fixed-Effects" if self.method in COMMON_METHODS else "Mixed-Effects"
         title = f"{kind} Model (k = {self.k}; tau^2 estimator: {self.method}; test: {self.test})"
         lines: list[tuple[str, Any]] = []
-        if self.method not in COMMON:
+        if self.method not in COMMON_METHODS:
             lines += [("tau^2 (residual)", self.tau2), ("I^2 (residual, %)", self.i2), ("H^2 (residual)", self.h2)]
             if not math.isnan(self.r2):
                 lines.append(("R^2 (%)", self.r2))
@@ -455,11 +456,12 @@ def meta_regression(
     X: ArrayLike | pd.DataFrame | None = None,
     labels: Sequence[Any] | str | None = None,
     method: str = "REML",
-    test: str = "z",
+    test: str | None = None,
     level: float = 95,
     btt: Sequence[int] | None = None,
     intercept: bool = True,
     measure: str = "GEN",
+    ci_method: str | None = None,
 ) -> MetaRegressionResult:
     """Mixed-effects meta-regression (metafor ``rma(yi, vi, mods = ~ ..., method, test)``).
 
@@ -484,6 +486,7 @@ def meta_regression(
     test : {"z", "knha", "t", "adhoc"}, default "z"
         Normal tests; Knapp-Hartung (t with k - p df and the variance factor; the omnibus test
         becomes an F test); t without the factor; Knapp-Hartung with the factor floored at 1.
+        ``"hksj"`` and ``"hakn"`` are accepted as ``"knha"``; ``"hk"`` is refused as ambiguous.
     level : float, default 95
         Confidence level in percent.
     btt : sequence of int, optional
@@ -492,6 +495,8 @@ def meta_regression(
         Include an intercept (with ``mods``), or declare that ``X`` has one in its first column.
     measure : str, default "GEN"
         Measure name (for display).
+    ci_method : {"z", "knha", "t", "adhoc"}, optional
+        :func:`metaoutcome.pool`'s name for ``test``; give either (both only if they agree).
 
     Returns
     -------
@@ -543,8 +548,8 @@ def meta_regression(
     >>> res.terms, round(float(res.estimate[1]), 4)
     (('intrcpt', 'x1'), 0.1496)
     """
-    method = check_choice("method", method, REGRESSION_METHODS)
-    test = check_choice("test", test, REGRESSION_TESTS)
+    method = method_option(method, REGRESSION_METHODS)
+    test = ci_method_option(ci_method, test)
     level = level_percent(level)
     notes: list[str] = []
 
@@ -606,7 +611,7 @@ def meta_regression(
         Xm, terms = design_matrix(frame, mlist, intercept=intercept, labels=lab)
         has_int = intercept
     p = Xm.shape[1]
-    if method in COMMON:
+    if method in COMMON_METHODS:
         if p > k:
             raise ValueError(f"k = {k} studies cannot estimate p = {p} coefficients")
     elif p + 1 > k:
@@ -617,7 +622,7 @@ def meta_regression(
     bt = tuple(int(b) for b in btt) if btt is not None else default_btt(p, has_int)
     if any(b < 0 or b >= p for b in bt):
         raise ValueError(f"btt={list(bt)} must hold positions in 0..{p - 1}")
-    if method in COMMON and test in ("knha", "adhoc"):
+    if method in COMMON_METHODS and test in KNHA_METHODS:
         notes.append(f"test={test!r} (Knapp-Hartung) is not meant for a fixed-effects model; metafor warns the same")
     fit = fit_rma(y, v, Xm, method, test, float(level), bt, has_int)
     return _result_from_fit(fit, y, v, Xm, terms, lab, method, test, float(level), has_int, measure, tuple(notes))

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from ._checks import check_choice, check_level, level_percent
+from .options import TAU2_MODES, ci_method_option, method_option
 from .pooling import pool
 from .results import PoolResult
 
@@ -53,7 +54,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["SubgroupResult", "subgroup_analysis", "TAU2_MODES"]
 
 #: Allowed values of ``subgroup_analysis(..., tau2=)``.
-TAU2_MODES: tuple[str, ...] = ("separate", "common")
 
 _NAN = float("nan")
 _TAU2_WORDS = {"separate": "separate tau^2 per subgroup", "common": "tau^2 common to all subgroups"}
@@ -405,6 +405,9 @@ def subgroup_analysis(
         groups = [g for g in order if g in groups] + [g for g in groups if g not in order]
 
     kwargs = dict(pool_kwargs)
+    # metafor's test= is pool's ci_method=: one name from here on
+    if "test" in kwargs or "ci_method" in kwargs:
+        kwargs["ci_method"] = ci_method_option(kwargs.get("ci_method"), kwargs.pop("test", None))
     measure = kwargs.pop("measure", keep.attrs.get("measure"))
 
     def fit(frame: pd.DataFrame, **over: Any) -> PoolResult:
@@ -459,11 +462,11 @@ def _common_tau2(
     """The subgroup model with one tau^2 (see :func:`subgroup_analysis`, Notes)."""
     from scipy import stats
 
-    from ._rma import COMMON
-    from .regression import REGRESSION_METHODS, REGRESSION_TESTS, meta_regression
+    from .options import COMMON_METHODS as COMMON
+    from .regression import meta_regression
 
-    method = check_choice("method", kwargs.get("method", "REML"), REGRESSION_METHODS)
-    test = check_choice("ci_method", kwargs.get("ci_method", "z"), REGRESSION_TESTS)
+    method = method_option(kwargs.get("method", "REML"))
+    test = ci_method_option(kwargs.get("ci_method"))
     level = level_percent(kwargs.get("level", 95))
     alpha = 1.0 - check_level(level)
     y = np.concatenate([within[g].yi for g in groups])
