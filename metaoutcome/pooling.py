@@ -52,6 +52,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from ._checks import as_float_array, check_choice, check_level, check_same_length, level_percent
+from ._frontdoor import LABEL_COLUMNS, excluded_note, frame_measure, resolve
 from .effects.binary import _other_cell
 from .heterogeneity import (
     SIGNS,
@@ -74,8 +75,6 @@ __all__ = ["pool", "pool_mh", "pool_peto", "METHODS", "CI_METHODS", "PI_METHODS"
 FloatArray = NDArray[np.float64]
 
 # the vocabularies live in metaoutcome.options (one definition, no heavy imports)
-#: Columns searched, in order, for study labels in a data frame.
-LABEL_COLUMNS: tuple[str, ...] = ("label", "trial_id", "trial", "study", "study_id", "slab")
 
 _EPS = float(np.finfo(float).eps)
 
@@ -114,19 +113,7 @@ def _column(data: pd.DataFrame, name: str, arg: str) -> pd.Series:
     return data[name]
 
 
-def _frame_measure(data: pd.DataFrame) -> str | None:
-    m = data.attrs.get("measure")
-    if m:
-        return str(m)
-    if "measure" in data.columns:
-        vals = pd.unique(data["measure"].dropna())
-        if len(vals) == 1:
-            return str(vals[0])
-        if len(vals) > 1:
-            raise ValueError(
-                f"data['measure'] holds several measures {list(vals)}; pool one measure at a time"
-            )
-    return None
+_frame_measure = frame_measure  # (the name batch.py imports)
 
 
 def default_variance_columns(data: pd.DataFrame, vi: Any, sei: Any) -> tuple[Any, Any]:
@@ -138,104 +125,6 @@ def default_variance_columns(data: pd.DataFrame, vi: Any, sei: Any) -> tuple[Any
             return None, "sei"
         raise ValueError("data has neither a 'vi' nor a 'sei' column; pass vi= or sei=")
     return vi, sei
-
-
-def _resolve_inputs(
-    yi: Any,
-    vi: Any,
-    sei: Any,
-    data: pd.DataFrame | None,
-    labels: Any,
-    ni: Any,
-    measure: str | None,
-) -> tuple[FloatArray, FloatArray, tuple[str, ...], FloatArray | None, str, list[ExcludedRow]]:
-    """Turn the many call forms of :func:`pool` into checked arrays plus excluded rows."""
-    if isinstance(yi, pd.DataFrame):
-        if data is not None:
-            raise ValueError("pass the frame either as yi or as data=, not both")
-        data, yi = yi, "yi"
-    excluded: list[ExcludedRow] = []
-    if data is not None:
-        if not isinstance(data, pd.DataFrame):
-            raise ValueError(f"data must be a pandas DataFrame; got {type(data).__name__}")
-        if yi is None:
-            yi = "yi"
-        vi, sei = default_variance_columns(data, vi, sei)
-        y = as_float_array("yi", _column(data, yi, "yi") if isinstance(yi, str) else yi, allow_nan=True)
-        if vi is not None:
-            v = as_float_array("vi", _column(data, vi, "vi") if isinstance(vi, str) else vi, allow_nan=True)
-        else:
-            s = as_float_array("sei", _column(data, sei, "sei") if isinstance(sei, str) else sei, allow_nan=True)
-            v = s * s
-        if labels is None:
-            col = next((c for c in LABEL_COLUMNS if c in data.columns), None)
-            labels = data[col].astype(str).tolist() if col is not None else None
-        elif isinstance(labels, str):
-            labels = _column(data, labels, "labels").astype(str).tolist()
-        if ni is None and "ni" in data.columns:
-            ni = data["ni"].to_numpy(dtype=float)
-        elif isinstance(ni, str):
-            ni = _column(data, ni, "ni").to_numpy(dtype=float)
-        if measure is None:
-            measure = _frame_measure(data)
-        needs_ni = get_measure(measure if measure is not None else "GEN").needs_ni
-        reasons = data["exclusion_reason"] if "exclusion_reason" in data.columns else None
-        n = check_same_length(yi=y, vi=v, labels=labels, ni=ni)
-        index = data.index.to_numpy() if pd.api.types.is_integer_dtype(data.index) else np.arange(n)
-        lab = [str(s) for s in labels] if labels is not None else [f"Study {i + 1}" for i in range(n)]
-        bad = np.isnan(y) | np.isnan(v)
-        if ni is not None and np.isnan(np.asarray(ni, dtype=float)).any():
-            if needs_ni:
-                bad |= np.isnan(np.asarray(ni, dtype=float))
-            else:
-                ni = None  # sizes are optional for this measure; an incomplete column is not used
-        for i in np.flatnonzero(bad):
-            reason = ""
-            if reasons is not None:
-                r = reasons.iloc[i]
-                reason = "" if (r is None or (isinstance(r, float) and math.isnan(r))) else str(r)
-            if not reason:
-                missing = [nm for nm, arr in (("yi", y), ("vi", v)) if np.isnan(arr[i])]
-                if ni is not None and np.isnan(float(np.asarray(ni, dtype=float)[i])):
-                    missing.append("ni")
-                reason = f"{' and '.join(missing)} missing"
-            excluded.append(ExcludedRow(row=int(index[i]), label=lab[i], reason=reason))
-        keep = ~bad
-        y, v = y[keep], v[keep]
-        lab = [s for s, kp in zip(lab, keep) if kp]
-        if ni is not None:
-            ni = np.asarray(ni, dtype=float)[keep]
-    else:
-        if yi is None:
-            raise ValueError("yi is required (an array of effect sizes or a DataFrame from the effect-size step)")
-        if isinstance(yi, str) or isinstance(vi, str) or isinstance(sei, str):
-            raise ValueError("column names for yi/vi/sei need data= (a DataFrame)")
-        y = as_float_array("yi", yi)
-        if vi is None and sei is None:
-            raise ValueError("give the sampling variances vi= or the standard errors sei=")
-        if vi is not None and sei is not None:
-            raise ValueError("give either vi= or sei=, not both")
-        if vi is not None:
-            v = as_float_array("vi", vi, positive=True)
-        else:
-            v = as_float_array("sei", sei, positive=True) ** 2
-        if isinstance(labels, str):
-            raise ValueError("labels='...' names a column and needs data=; pass a sequence of labels")
-        n = check_same_length(yi=y, vi=v, labels=labels, ni=ni)
-        lab = [str(s) for s in labels] if labels is not None else [f"Study {i + 1}" for i in range(n)]
-    # checks on what is pooled
-    y = as_float_array("yi", y)
-    if vi is not None:
-        v = as_float_array("vi", v, positive=True)
-    else:
-        v = as_float_array("sei", v, positive=True)  # squared already; message names the argument
-    if ni is not None:
-        ni = as_float_array("ni", ni, positive=True)
-    if y.size == 0:
-        extra = f" (all {len(excluded)} rows were excluded)" if excluded else ""
-        raise ValueError(f"k=0: there are no studies to pool{extra}; yi must hold at least one value")
-    mname = get_measure(measure if measure is not None else "GEN").name
-    return y, v, tuple(lab), ni, mname, excluded
 
 
 # ------------------------------------------------------------------------------------------------
@@ -591,14 +480,14 @@ def pool(
     (0.4894, 0.3441, 0.6962)
     """
     method, ci_method, pi_method, alpha = check_model_options(method, ci_method, pi_method, level, tau2_ci_max, test)
-    y, v, lab, nis, mname, excluded = _resolve_inputs(yi, vi, sei, data, labels, ni, measure)
+    inp = resolve(yi, vi, sei, data, labels, ni, measure)
+    y, v, lab, nis, mname, excluded = inp.y, inp.v, inp.labels, inp.ni, inp.measure, inp.excluded
     notes = _Notes()
     if y.size == 1 and ci_method != "z":
         notes.warn(f"k = 1: ci_method={ci_method!r} needs k >= 2; using ci_method='z' (metafor does the same)")
         ci_method = "z"
     if excluded:
-        listed = "; ".join(f"row {e.row} ({e.label}): {e.reason}" for e in excluded)
-        notes.warn(f"{len(excluded)} of {len(excluded) + y.size} rows excluded from pooling: {listed}")
+        notes.warn(excluded_note(excluded, inp.n_input))
     if get_measure(mname).needs_ni and nis is None:
         notes.warn(f"measure {mname!r} needs ni to back-transform; natural-scale values will be NaN")
     fit = fit_many(stack(y, v), method, ci_method, alpha, pi_method, tau2_ci_max)

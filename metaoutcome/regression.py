@@ -42,6 +42,7 @@ from __future__ import annotations
 import itertools
 import math
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,7 +53,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._checks import as_float_array, check_same_length, level_percent
 from ._display import ReportMixin
+from ._frontdoor import excluded_note, resolve
 from ._rma import RmaFit, default_btt, fit_rma, pseudo_r2
+from .results import ExcludedRow
 from .options import CI_METHODS, COMMON_METHODS, KNHA_METHODS, METHODS, ci_method_option, method_option
 
 __all__ = [
@@ -246,6 +249,8 @@ class MetaRegressionResult(ReportMixin):
         Solver convergence.
     notes : tuple of str
         Warnings issued.
+    excluded : tuple of ExcludedRow
+        Rows of the input frame not used, with the reason (as :attr:`PoolResult.excluded`).
     """
 
     k: int
@@ -287,6 +292,7 @@ class MetaRegressionResult(ReportMixin):
     measure: str = "GEN"
     converged: bool = True
     notes: tuple[str, ...] = field(default=())
+    excluded: tuple[ExcludedRow, ...] = field(default=())
 
     def __post_init__(self) -> None:
         for name in ("estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "vcov", "yi", "vi", "X", "weights"):
@@ -432,6 +438,7 @@ class PermutationTestResult(ReportMixin):
 def _result_from_fit(
     fit: RmaFit, y: FloatArray, v: FloatArray, X: FloatArray, terms: tuple[str, ...], labels: tuple[str, ...],
     method: str, test: str, level: float, intercept: bool, measure: str, notes: tuple[str, ...],
+    excluded: tuple[ExcludedRow, ...] = (),
 ) -> MetaRegressionResult:  # fmt: skip
     int_only = X.shape[1] == 1 and intercept
     r2 = float("nan") if (int_only or not intercept) else pseudo_r2(y, v, X, fit, method)
@@ -442,7 +449,7 @@ def _result_from_fit(
         qe_pvalue=fit.qe_pvalue, tau2=fit.tau2, tau2_se=fit.tau2_se, i2=fit.i2, h2=fit.h2, r2=r2,
         method=method, test=test, level=float(level), ll_ml=fit.ll_ml, ll_reml=fit.ll_reml, s2w=fit.s2w,
         yi=y, vi=v, X=X, labels=labels, weights=fit.weights, intercept=intercept, measure=measure,
-        converged=fit.converged, notes=notes,
+        converged=fit.converged, notes=notes, excluded=excluded,
     )  # fmt: skip
 
 
@@ -450,8 +457,8 @@ def meta_regression(
     data: pd.DataFrame | None = None,
     mods: Sequence[str] | str | None = None,
     *,
-    yi: ArrayLike | str = "yi",
-    vi: ArrayLike | str | None = "vi",
+    yi: ArrayLike | str | None = None,
+    vi: ArrayLike | str | None = None,
     sei: ArrayLike | str | None = None,
     X: ArrayLike | pd.DataFrame | None = None,
     labels: Sequence[Any] | str | None = None,
@@ -460,7 +467,7 @@ def meta_regression(
     level: float = 95,
     btt: Sequence[int] | None = None,
     intercept: bool = True,
-    measure: str = "GEN",
+    measure: str | None = None,
     ci_method: str | None = None,
 ) -> MetaRegressionResult:
     """Mixed-effects meta-regression (metafor ``rma(yi, vi, mods = ~ ..., method, test)``).
@@ -468,13 +475,16 @@ def meta_regression(
     Parameters
     ----------
     data : DataFrame, optional
-        Holds ``yi``, ``vi`` (or ``sei``) and the moderator columns.
+        Holds ``yi``, ``vi`` (or ``sei``) and the moderator columns: the effect-size frame from
+        ``effects.from_*`` is read as :func:`metaoutcome.pool` reads it (same rows, exclusions
+        and measure; see :mod:`metaoutcome._frontdoor`). Rows with a missing ``yi``/``vi`` or
+        moderator are excluded and reported (``excluded``, and a warning).
     mods : str or sequence of str, optional
         Moderator columns of ``data``. Numeric columns enter linearly; text/boolean/categorical
         columns become treatment-coded dummies, first level the reference (R's ``factor``).
     yi, vi, sei : array-like or str
         Effect sizes and sampling variances (or standard errors): arrays, or column names of
-        ``data``. Defaults ``"yi"``/``"vi"``.
+        ``data``. Defaults: the frame's ``yi`` and ``vi`` (else ``sei``) columns.
     X : array-like or DataFrame, optional
         A design matrix used as it is, instead of ``mods`` (include a column of ones for an
         intercept and set ``intercept=True`` so that the omnibus test skips it; column names of
@@ -493,8 +503,9 @@ def meta_regression(
         0-based positions of the coefficients in the omnibus test (default all but the intercept).
     intercept : bool, default True
         Include an intercept (with ``mods``), or declare that ``X`` has one in its first column.
-    measure : str, default "GEN"
-        Measure name (for display).
+    measure : str, optional
+        Measure name (for display); default the frame's (``attrs["measure"]`` or its
+        ``measure`` column), else ``"GEN"``.
     ci_method : {"z", "knha", "t", "adhoc"}, optional
         :func:`metaoutcome.pool`'s name for ``test``; give either (both only if they agree).
 
@@ -552,39 +563,23 @@ def meta_regression(
     test = ci_method_option(ci_method, test)
     level = level_percent(level)
     notes: list[str] = []
-
-    def col(val: Any, arg: str) -> Any:
-        if isinstance(val, str):
-            if data is None:
-                raise ValueError(f"{arg}={val!r} names a column and needs data= (a DataFrame)")
-            if val not in data.columns:
-                listed = ", ".join(repr(c) for c in data.columns)
-                raise ValueError(f"{arg}={val!r} is not a column of data; the columns are: {listed}")
-            return data[val].to_numpy()
-        return val
-
-    if data is not None and not isinstance(data, pd.DataFrame):
-        raise ValueError(f"data must be a pandas DataFrame; got {type(data).__name__}")
-    y = as_float_array("yi", col(yi, "yi"))
-    if sei is not None:
-        v = as_float_array("sei", col(sei, "sei"), positive=True) ** 2
-    elif vi is not None:
-        v = as_float_array("vi", col(vi, "vi"), positive=True)
-    else:
-        raise ValueError("give the sampling variances vi= or the standard errors sei=")
-    k = check_same_length(yi=y, vi=v)
-    if isinstance(labels, str):
-        lab = tuple(str(s) for s in col(labels, "labels"))
-    elif labels is not None:
-        lab = tuple(str(s) for s in labels)
-    elif data is not None:
-        lc = next((c for c in ("label", "trial_id", "trial", "study", "study_id", "slab") if c in data.columns), None)
-        lab = tuple(data[lc].astype(str)) if lc else tuple(f"Study {i + 1}" for i in range(k))
-    else:
-        lab = tuple(f"Study {i + 1}" for i in range(k))
-    check_same_length(yi=y, labels=lab)
     if X is not None and mods is not None:
         raise ValueError("give either mods= (column names) or X= (a design matrix), not both")
+    if isinstance(data, pd.DataFrame) or data is None:
+        frame_in = data
+    else:
+        raise ValueError(f"data must be a pandas DataFrame; got {type(data).__name__}")
+    mlist = [mods] if isinstance(mods, str) else list(mods or [])
+    if mlist and frame_in is None:
+        raise ValueError("mods= names columns and needs data= (a DataFrame); or pass a design matrix X=")
+    inp = resolve(yi, vi, sei, frame_in, labels, None, measure, required=mlist, what="the meta-regression")
+    y, v, lab, measure = inp.y, inp.v, inp.labels, inp.measure
+    k = y.size
+    if inp.excluded:
+        msg = excluded_note(inp.excluded, inp.n_input, "the meta-regression")
+        notes.append(msg)
+        warnings.warn(msg, UserWarning, stacklevel=2)
+
     if X is not None:
         if isinstance(X, pd.DataFrame):
             terms = tuple(str(c) for c in X.columns)
@@ -593,6 +588,9 @@ def meta_regression(
             Xm = np.asarray(X, dtype=float)
             if Xm.ndim == 1:
                 Xm = Xm[:, None]
+        if Xm.ndim == 2 and Xm.shape[0] == inp.n_input and inp.n_input != k:
+            Xm = Xm[inp.keep]  # X's rows are the input rows; the excluded ones go with them
+        if not isinstance(X, pd.DataFrame):
             terms = tuple(
                 "intrcpt" if (j == 0 and intercept and np.all(Xm[:, 0] == 1)) else f"x{j}" for j in range(Xm.shape[1])
             )
@@ -604,10 +602,7 @@ def meta_regression(
         _check_rank(Xm, terms)
         has_int = intercept and bool(np.all(Xm[:, 0] == 1))
     else:
-        mlist = [mods] if isinstance(mods, str) else list(mods or [])
-        if mlist and data is None:
-            raise ValueError("mods= names columns and needs data= (a DataFrame); or pass a design matrix X=")
-        frame = data if data is not None else pd.DataFrame(index=range(k))
+        frame = inp.frame if inp.frame is not None else pd.DataFrame(index=range(k))
         Xm, terms = design_matrix(frame, mlist, intercept=intercept, labels=lab)
         has_int = intercept
     p = Xm.shape[1]
@@ -625,7 +620,8 @@ def meta_regression(
     if method in COMMON_METHODS and test in KNHA_METHODS:
         notes.append(f"test={test!r} (Knapp-Hartung) is not meant for a fixed-effects model; metafor warns the same")
     fit = fit_rma(y, v, Xm, method, test, float(level), bt, has_int)
-    return _result_from_fit(fit, y, v, Xm, terms, lab, method, test, float(level), has_int, measure, tuple(notes))
+    return _result_from_fit(fit, y, v, Xm, terms, lab, method, test, float(level), has_int, measure, tuple(notes),
+                            inp.excluded)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -1,0 +1,271 @@
+"""One front door for data: how every model entry point reads its inputs.
+
+:func:`metaoutcome.pool`, :func:`metaoutcome.meta_regression` and
+:func:`metaoutcome.subgroup_analysis` take the same call forms and resolve them here, so they
+cannot disagree about which rows they used:
+
+* an effect-size frame from ``effects.from_*`` (columns ``yi``, ``vi`` or ``sei``, optionally
+  ``measure``/``attrs["measure"]``, ``ni``, ``exclusion_reason`` and a label column), passed
+  as the first argument or as ``data=``;
+* column names of ``data`` for ``yi``, ``vi``, ``sei``, ``labels``, ``ni``;
+* arrays.
+
+Missing values follow one rule (metafor drops them with a note; so do we, and say which):
+
+* in a frame, a row whose ``yi``, ``vi``/``sei`` (or ``ni`` where the measure needs it, or a
+  column the analysis needs such as a moderator or the subgroup) is missing is **excluded and
+  reported** (:class:`~metaoutcome.results.ExcludedRow`, with the frame's ``exclusion_reason``
+  where present, and a warning);
+* in arrays, a missing value is an error naming the argument and its positions (there is no
+  row to report it against).
+
+Values that are present but impossible (``vi <= 0``, infinite, text) are errors in both forms,
+naming the argument, the rule and the rows: the frame's index labels, or the positions of arrays.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from ._checks import as_float_array, check_same_length, positions
+from .measures import get_measure
+from .results import ExcludedRow
+
+__all__ = ["Resolved", "resolve", "LABEL_COLUMNS", "excluded_note", "frame_measure"]
+
+FloatArray = NDArray[np.float64]
+#: Columns searched, in order, for study labels in a data frame.
+LABEL_COLUMNS: tuple[str, ...] = ("label", "trial_id", "trial", "study", "study_id", "slab")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Checked inputs of one analysis.
+
+    ``y``, ``v``, ``labels``, ``ni`` hold the kept rows; ``keep`` marks them among the
+    ``n_input`` rows given; ``frame`` is the kept rows of ``data`` (None for arrays);
+    ``excluded`` the rows not used, with reasons.
+    """
+
+    y: FloatArray
+    v: FloatArray
+    labels: tuple[str, ...]
+    ni: FloatArray | None
+    measure: str
+    excluded: tuple[ExcludedRow, ...]
+    keep: NDArray[np.bool_]
+    frame: pd.DataFrame | None
+    n_input: int
+
+
+def frame_measure(data: pd.DataFrame) -> str | None:
+    """The measure a frame declares: ``attrs["measure"]``, else a one-valued ``measure`` column."""
+    m = data.attrs.get("measure")
+    if m:
+        return str(m)
+    if "measure" in data.columns:
+        vals = pd.unique(data["measure"].dropna())
+        if len(vals) == 1:
+            return str(vals[0])
+        if len(vals) > 1:
+            raise ValueError(f"data['measure'] holds several measures {list(vals)}; pool one measure at a time")
+    return None
+
+
+def excluded_note(excluded: Sequence[ExcludedRow], n_input: int, what: str = "pooling") -> str:
+    """The one message that lists excluded rows (every entry point warns with it)."""
+    listed = "; ".join(f"row {e.row} ({e.label}): {e.reason}" for e in excluded)
+    return f"{len(excluded)} of {n_input} rows excluded from {what}: {listed}"
+
+
+def _rows(index: pd.Index, mask: NDArray[np.bool_], limit: int = 10) -> str:
+    idx = np.flatnonzero(mask)
+    shown = [index[i] for i in idx[:limit]]
+    shown_txt = ", ".join(repr(x) if isinstance(x, str) else str(x) for x in shown)
+    more = f", ... ({idx.size} in all)" if idx.size > limit else ""
+    return f"[{shown_txt}{more}]"
+
+
+def _column_values(data: pd.DataFrame, value: Any, arg: str, *, numeric: bool = True) -> Any:
+    """A column of ``data`` named by ``value`` (str), or ``value`` itself (an array of len(data))."""
+    if isinstance(value, str):
+        if value not in data.columns:
+            cols = ", ".join(repr(c) for c in data.columns)
+            raise ValueError(f"{arg}={value!r} is not a column of data; the columns are: {cols}")
+        col = data[value]
+        if not numeric:
+            return col
+        num = pd.to_numeric(col, errors="coerce")
+        bad = (num.isna() & col.notna()).to_numpy()
+        if bad.any():
+            shown = col[bad].tolist()[:10]
+            raise ValueError(
+                f"{arg}: column {value!r} must be numeric; rows {_rows(data.index, bad)} are not (values: {shown})"
+            )
+        return num.to_numpy(dtype=float)
+    if not numeric:
+        return value
+    arr = as_float_array(arg, value, allow_nan=True)
+    if arr.size != len(data):
+        raise ValueError(f"lengths differ: {arg} has {arr.size} values, data has {len(data)} rows")
+    return arr
+
+
+def _check_present(arg: str, arr: FloatArray, index: pd.Index | None, *, positive: bool) -> None:
+    """Present values must be finite (and > 0): ValueError naming the rows (frame) or positions."""
+    checks = [(np.isinf(arr), "finite")]
+    if positive:
+        with np.errstate(invalid="ignore"):
+            checks.append((~np.isnan(arr) & ~np.isinf(arr) & ~(arr > 0), "> 0"))
+    for bad, rule in checks:
+        if bad.any():
+            where = f"rows {_rows(index, bad)}" if index is not None else f"positions {positions(bad)}"
+            raise ValueError(f"{arg} must be {rule}; {where} are not (values: {arr[bad][:10].tolist()})")
+
+
+def resolve(
+    yi: Any,
+    vi: Any = None,
+    sei: Any = None,
+    data: Any = None,
+    labels: Any = None,
+    ni: Any = None,
+    measure: str | None = None,
+    *,
+    required: Sequence[str] = (),
+    what: str = "pooling",
+) -> Resolved:
+    """Resolve the call forms described in the module docstring.
+
+    ``required`` names further columns of ``data`` the analysis needs (moderators, the
+    subgroup column): a row with a missing value there is excluded and reported like a row
+    without ``yi``.
+    """
+    if isinstance(yi, pd.DataFrame):
+        if data is not None:
+            raise ValueError("pass the frame either as the first argument or as data=, not both")
+        data, yi = yi, None
+    if data is not None:
+        return _resolve_frame(yi, vi, sei, data, labels, ni, measure, required, what)
+    if required:
+        raise ValueError(f"{', '.join(repr(r) for r in required)} name columns and need data= (a DataFrame)")
+    return _resolve_arrays(yi, vi, sei, labels, ni, measure)
+
+
+def _resolve_arrays(yi: Any, vi: Any, sei: Any, labels: Any, ni: Any, measure: str | None) -> Resolved:
+    if yi is None:
+        raise ValueError("yi is required (an array of effect sizes or a DataFrame from the effect-size step)")
+    for arg, val in (("yi", yi), ("vi", vi), ("sei", sei), ("ni", ni)):
+        if isinstance(val, str):
+            raise ValueError(f"{arg}={val!r} names a column and needs data= (a DataFrame)")
+    if isinstance(labels, str):
+        raise ValueError("labels='...' names a column and needs data=; pass a sequence of labels")
+    y = as_float_array("yi", yi)
+    if vi is None and sei is None:
+        raise ValueError("give the sampling variances vi= or the standard errors sei=")
+    if vi is not None and sei is not None:
+        raise ValueError("give either vi= or sei=, not both")
+    if vi is not None:
+        v = as_float_array("vi", vi, positive=True)
+    else:
+        v = as_float_array("sei", sei, positive=True) ** 2
+    nis = None if ni is None else as_float_array("ni", ni, positive=True)
+    lab_list = None if labels is None else list(labels)
+    given = {"yi": y, "vi": v, **({"labels": lab_list} if lab_list is not None else {}),
+             **({"ni": nis} if nis is not None else {})}
+    n = check_same_length(**given)
+    if n == 0:
+        raise ValueError("k=0: there are no studies; yi must hold at least one value")
+    lab = tuple(str(s) for s in lab_list) if lab_list is not None else tuple(f"Study {i + 1}" for i in range(n))
+    mname = get_measure(measure if measure is not None else "GEN").name
+    return Resolved(y, v, lab, nis, mname, (), np.ones(n, dtype=bool), None, n)
+
+
+def _resolve_frame(yi: Any, vi: Any, sei: Any, data: Any, labels: Any, ni: Any, measure: str | None,
+                   required: Sequence[str], what: str) -> Resolved:  # fmt: skip
+    if not isinstance(data, pd.DataFrame):
+        raise ValueError(f"data must be a pandas DataFrame; got {type(data).__name__}")
+    n = len(data)
+    if yi is None:
+        yi = "yi"
+    if vi is None and sei is None:
+        if "vi" in data.columns:
+            vi = "vi"
+        elif "sei" in data.columns:
+            sei = "sei"
+        else:
+            raise ValueError("data has neither a 'vi' nor a 'sei' column; pass vi= or sei=")
+    elif vi is not None and sei is not None:
+        raise ValueError("give either vi= or sei=, not both")
+    y = _column_values(data, yi, "yi")
+    if vi is not None:
+        v, vname = _column_values(data, vi, "vi"), "vi"
+    else:
+        s = _column_values(data, sei, "sei")
+        vname = "sei"
+        _check_present("sei", s, data.index, positive=True)
+        v = s * s
+    if labels is None:
+        col = next((c for c in LABEL_COLUMNS if c in data.columns), None)
+        lab_all = [str(x) for x in data[col]] if col is not None else [f"Study {i + 1}" for i in range(n)]
+    elif isinstance(labels, str):
+        lab_all = [str(x) for x in _column_values(data, labels, "labels", numeric=False)]
+    else:
+        lab_all = [str(x) for x in labels]
+        check_same_length(data=range(n), labels=lab_all)
+    if ni is None and "ni" in data.columns:
+        ni = "ni"
+    nis = None if ni is None else _column_values(data, ni, "ni")
+    mname = get_measure(measure if measure is not None else (frame_measure(data) or "GEN")).name
+    needs_ni = get_measure(mname).needs_ni
+    for col in required:
+        if col not in data.columns:
+            cols = ", ".join(repr(c) for c in data.columns)
+            raise ValueError(f"{col!r} is not a column of data; the columns are: {cols}")
+    # present values must be possible, wherever they are (rows named by the frame's index)
+    _check_present("yi", y, data.index, positive=False)
+    _check_present(vname, v, data.index, positive=True)
+    if nis is not None:
+        _check_present("ni", nis, data.index, positive=True)
+    # missing values: the row is excluded and reported
+    missing: dict[str, NDArray[np.bool_]] = {"yi": np.isnan(y), vname: np.isnan(v)}
+    if nis is not None and np.isnan(nis).any():
+        if needs_ni:
+            missing["ni"] = np.isnan(nis)
+        else:
+            nis = None  # sizes are optional for this measure; an incomplete column is not used
+    for col in required:
+        missing[col] = data[col].isna().to_numpy()
+    bad = np.zeros(n, dtype=bool)
+    for m in missing.values():
+        bad |= m
+    given = data["exclusion_reason"] if "exclusion_reason" in data.columns else None
+    index = data.index.to_numpy() if pd.api.types.is_integer_dtype(data.index) else np.arange(n)
+    excluded = []
+    for i in np.flatnonzero(bad):
+        reason = ""
+        if given is not None:
+            r = given.iloc[i]
+            reason = "" if (r is None or (isinstance(r, float) and math.isnan(r)) or r is pd.NA) else str(r)
+        if not reason:
+            names = [nm for nm, m in missing.items() if m[i] and nm not in required]
+            parts = [f"{' and '.join(names)} missing"] if names else []
+            parts += [f"no value in {c!r}" for c in required if missing[c][i]]
+            reason = "; ".join(parts)
+        excluded.append(ExcludedRow(row=int(index[i]), label=lab_all[i], reason=reason))
+    keep = ~bad
+    if not keep.any():
+        extra = f" (all {n} rows were excluded)" if n else ""
+        raise ValueError(f"k=0: there are no studies for {what}{extra}; data must hold at least one usable row")
+    lab = tuple(s for s, kp in zip(lab_all, keep) if kp)
+    return Resolved(
+        y=y[keep], v=v[keep], labels=lab, ni=None if nis is None else nis[keep], measure=mname,
+        excluded=tuple(excluded), keep=keep, frame=data[keep], n_input=n,
+    )  # fmt: skip
