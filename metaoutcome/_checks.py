@@ -7,7 +7,7 @@ functions rather than decorators so that a public function states its own contra
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,10 @@ __all__ = [
     "flag_array",
     "check_flag",
     "FLAG_RULE",
+    "check_number",
+    "check_labels",
+    "check_names",
+    "check_positions",
 ]
 
 
@@ -254,3 +258,67 @@ def check_flag(name: str, value: Any) -> bool:
     if parsed is None:
         raise ValueError(f"{name}={value!r} is not a flag: {FLAG_RULE}")
     return parsed
+
+
+def check_number(name: str, value: Any, *, minimum: float | None = None, strict: bool = False,
+                 allow_none: bool = False, rule: str | None = None) -> float | None:
+    """A single finite number (not a bool or text), optionally ``>= minimum`` (``> minimum`` if
+    ``strict``); None allowed when ``allow_none``. ValueError naming ``name`` and the rule.
+
+    >>> check_number("add", 0.5, minimum=0)
+    0.5
+    >>> check_number("add", "x", minimum=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: add='x' must be a finite number >= 0
+    """
+    if rule is None:
+        rule = "a finite number" + ("" if minimum is None else f" {'>' if strict else '>='} {minimum:g}")
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (bool, np.bool_, str, bytes)) or np.ndim(value) != 0:
+        raise ValueError(f"{name}={value!r} must be {rule}")
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}={value!r} must be {rule}") from None
+    if not np.isfinite(x) or (minimum is not None and (x <= minimum if strict else x < minimum)):
+        raise ValueError(f"{name}={value!r} must be {rule}")
+    return x
+
+
+def check_labels(labels: Any, n: int | None = None, name: str = "labels") -> list[str] | None:
+    """Study labels: None, or a sequence (not text) of one label per study, returned as text."""
+    if labels is None:
+        return None
+    if isinstance(labels, (str, bytes)) or not isinstance(labels, Iterable) or isinstance(labels, Mapping):
+        raise ValueError(f"{name}={labels!r} must be a sequence of study labels (one per study)")
+    out = [str(x) for x in labels]
+    if n is not None and len(out) != n:
+        raise ValueError(f"lengths differ: {name} has {len(out)}, expected {n} (one label per study)")
+    return out
+
+
+def check_names(name: str, value: Any, *, allow_none: bool = True) -> list[str]:
+    """Column names: one name or a sequence of names (text)."""
+    if value is None and allow_none:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Iterable) and not isinstance(value, (bytes, Mapping)):
+        items = list(value)
+        if all(isinstance(v, str) for v in items):
+            return items
+    raise ValueError(f"{name}={value!r} must be a column name or a sequence of column names")
+
+
+def check_positions(name: str, value: Any, size: int) -> tuple[int, ...]:
+    """0-based positions in ``0..size-1`` (a sequence of whole numbers)."""
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise ValueError(f"{name}={value!r} must be a sequence of positions in 0..{size - 1}")
+    items = list(value)
+    ok = all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) and 0 <= int(v) < size
+             for v in items)
+    if not ok or not items:
+        raise ValueError(f"{name}={value!r} must be a sequence of positions in 0..{size - 1}")
+    return tuple(int(v) for v in items)

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ._checks import as_float_array, check_same_length, positions
+from ._checks import as_float_array, check_labels, check_same_length, positions
 from .measures import get_measure
 from .results import ExcludedRow
 
@@ -177,7 +177,7 @@ def _resolve_arrays(yi: Any, vi: Any, sei: Any, labels: Any, ni: Any, measure: s
     else:
         v = as_float_array("sei", sei, positive=True) ** 2
     nis = None if ni is None else as_float_array("ni", ni, positive=True)
-    lab_list = None if labels is None else list(labels)
+    lab_list = check_labels(labels)
     given = {"yi": y, "vi": v, **({"labels": lab_list} if lab_list is not None else {}),
              **({"ni": nis} if nis is not None else {})}
     n = check_same_length(**given)
@@ -218,8 +218,7 @@ def _resolve_frame(yi: Any, vi: Any, sei: Any, data: Any, labels: Any, ni: Any, 
     elif isinstance(labels, str):
         lab_all = [str(x) for x in _column_values(data, labels, "labels", numeric=False)]
     else:
-        lab_all = [str(x) for x in labels]
-        check_same_length(data=range(n), labels=lab_all)
+        lab_all = check_labels(labels, n) or []
     if ni is None and "ni" in data.columns:
         ni = "ni"
     nis = None if ni is None else _column_values(data, ni, "ni")

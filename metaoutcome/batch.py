@@ -211,9 +211,11 @@ def _group_inputs(
         raise ValueError("give the sampling variances vi= or the standard errors sei=")
     if vi is not None and sei is not None:
         raise ValueError("give either vi= or sei=, not both")
-    y = np.asarray(yi, dtype=float)
-    v = np.asarray(vi, dtype=float) if vi is not None else np.asarray(sei, dtype=float) ** 2
     vname = "vi" if vi is not None else "sei"
+    y = _float_nd("yi", yi)
+    v = _float_nd(vname, vi) if vi is not None else _float_nd(vname, sei) ** 2
+    if y.size == 0:
+        raise ValueError("yi is empty: there are no studies to pool (pass at least one study per meta-analysis)")
     if y.shape != v.shape:
         raise ValueError(f"yi and {vname} have different shapes {y.shape} and {v.shape}")
     empty = pd.DataFrame(columns=["row", "group", "reason"])
@@ -242,6 +244,14 @@ def _group_inputs(
     codes, uniques = pd.factorize(pd.Series(keys_in), use_na_sentinel=False)
     s = stack_groups(y, v, np.asarray(codes, dtype=np.int64), len(uniques))
     return s, pd.DataFrame({"group": np.asarray(uniques)}), empty, None
+
+
+def _float_nd(name: str, values: Any) -> FloatArray:
+    """``values`` as a float array (any shape), or ValueError naming the argument."""
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be numeric (an array of numbers, 1-D with by= or 2-D); got {values!r}") from None
 
 
 def _check_values(y: FloatArray, v: FloatArray, vname: str, used: NDArray[np.bool_]) -> None:
@@ -342,8 +352,10 @@ def pool_batch(
     1     PFS             0.753
     """
     method, ci_method, pi_method, alpha = check_model_options(method, ci_method, pi_method, level, tau2_ci_max, test)
-    if n_jobs is not None and (not isinstance(n_jobs, int) or n_jobs < 1):
+    if n_jobs is not None and (not isinstance(n_jobs, int) or isinstance(n_jobs, bool) or n_jobs < 1):
         raise ValueError(f"n_jobs={n_jobs!r} must be a positive integer (or None for every CPU)")
+    if not (progress is None or isinstance(progress, bool) or callable(progress)):
+        raise ValueError(f"progress={progress!r} must be True/False/None or a callable receiving (done, total)")
     s, keys, excluded, frame_measure = _group_inputs(yi, vi, sei, by, data)
     mname = get_measure(measure if measure is not None else (frame_measure or "GEN")).name
     g = len(keys)

@@ -51,7 +51,16 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from ._checks import as_float_array, check_choice, check_level, check_same_length, level_percent
+from ._checks import (
+    as_float_array,
+    check_choice,
+    check_flag,
+    check_labels,
+    check_level,
+    check_number,
+    check_same_length,
+    level_percent,
+)
 from ._frontdoor import LABEL_COLUMNS, excluded_note, frame_measure, resolve
 from .effects.binary import _other_cell
 from .heterogeneity import (
@@ -521,6 +530,7 @@ def _tables(
     n1i: ArrayLike | None, n2i: ArrayLike | None, labels: Sequence[Any] | None, notes: _Notes,
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, tuple[str, ...], list[ExcludedRow]]:  # fmt: skip
     """Checked 2x2 tables; tables with a missing count are excluded and reported (as metafor omits them)."""
+    labels = check_labels(labels)
     a = as_float_array("ai", ai, nonnegative=True, allow_nan=True)
     c = as_float_array("ci", ci, nonnegative=True, allow_nan=True)
     # the second cell of each arm, from it or from the arm size (the effect-size step's rule)
@@ -678,6 +688,8 @@ def pool_mh(
     """
     measure = check_choice("measure", measure, ["OR", "RR", "RD"])
     alpha = 1.0 - check_level(level)
+    correct = check_flag("correct", correct)
+    add = float(check_number("add", add, minimum=0) or 0.0)
     if ci is None:
         raise ValueError("ci (events in group 2) is required")
     notes = _Notes()
@@ -812,6 +824,7 @@ def pool_peto(
     -1.237343
     """
     alpha = 1.0 - check_level(level)
+    add = float(check_number("add", add, minimum=0) or 0.0)
     if ci is None:
         raise ValueError("ci (events in group 2) is required")
     notes = _Notes()

@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from ._checks import as_float_array, check_same_length, level_percent
+from ._checks import as_float_array, check_flag, check_names, check_positions, check_same_length, level_percent
 from ._display import ReportMixin
 from ._frontdoor import excluded_note, resolve
 from ._rma import RmaFit, default_btt, fit_rma, pseudo_r2
@@ -569,7 +569,8 @@ def meta_regression(
         frame_in = data
     else:
         raise ValueError(f"data must be a pandas DataFrame; got {type(data).__name__}")
-    mlist = [mods] if isinstance(mods, str) else list(mods or [])
+    mlist = check_names("mods", mods)
+    intercept = check_flag("intercept", intercept)
     if mlist and frame_in is None:
         raise ValueError("mods= names columns and needs data= (a DataFrame); or pass a design matrix X=")
     inp = resolve(yi, vi, sei, frame_in, labels, None, measure, required=mlist, what="the meta-regression")
@@ -614,9 +615,7 @@ def meta_regression(
             f"k = {k} studies are too few for p = {p} coefficients plus tau^2 (method={method!r}); "
             f"need k >= {p + 1}, or use method='FE'"
         )
-    bt = tuple(int(b) for b in btt) if btt is not None else default_btt(p, has_int)
-    if any(b < 0 or b >= p for b in bt):
-        raise ValueError(f"btt={list(bt)} must hold positions in 0..{p - 1}")
+    bt = check_positions("btt", btt, p) if btt is not None else default_btt(p, has_int)
     if method in COMMON_METHODS and test in KNHA_METHODS:
         notes.append(f"test={test!r} (Knapp-Hartung) is not meant for a fixed-effects model; metafor warns the same")
     fit = fit_rma(y, v, Xm, method, test, float(level), bt, has_int)

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ._checks import check_choice, check_level, level_percent
+from ._checks import check_choice, check_level, check_names, level_percent
 from ._frontdoor import excluded_note, resolve
 from .options import TAU2_MODES, ci_method_option, method_option
 from .pooling import pool
@@ -390,6 +390,8 @@ def subgroup_analysis(
     # the front door pool and meta_regression use: same rows, exclusions and measure
     inp = resolve(data, labels=labels, measure=kwargs.pop("measure", None), required=[by],
                   what="the subgroup analysis")
+    if order is not None:
+        order = check_names("order", order)
     excluded = [(e.label, e.reason) for e in inp.excluded]
     if inp.excluded:
         warnings.warn(excluded_note(inp.excluded, inp.n_input, "the subgroup analysis"), UserWarning, stacklevel=2)
