@@ -28,6 +28,9 @@ __all__ = [
     "check_labels",
     "check_names",
     "check_positions",
+    "COUNT_RULE",
+    "count_violations",
+    "check_counts",
 ]
 
 
@@ -322,3 +325,59 @@ def check_positions(name: str, value: Any, size: int) -> tuple[int, ...]:
     if not ok or not items:
         raise ValueError(f"{name}={value!r} must be a sequence of positions in 0..{size - 1}")
     return tuple(int(v) for v in items)
+
+
+#: The one rule for counts (events, non-events, sample sizes) everywhere: effect sizes, MH/Peto,
+#: the GLMM. metafor computes with fractional counts; here they are refused (a count of 2.5
+#: responders is a typo or a derived number that should be rounded by the user, knowingly).
+COUNT_RULE = "a count: a whole number >= 0"
+SIZE_RULE = "a sample size: a whole number > 0"
+
+
+def count_violations(
+    counts: Mapping[str, NDArray[np.float64]],
+    sizes: Mapping[str, NDArray[np.float64]] | None = None,
+    within: Sequence[tuple[str, str]] = (),
+) -> list[tuple[str, str, NDArray[np.bool_], dict[str, NDArray[np.float64]]]]:
+    """The count rule as ``(argument, rule, mask, values shown)`` tuples (mask true where broken).
+
+    ``counts`` must be whole and >= 0, ``sizes`` whole and > 0, and each ``(count, size)`` pair
+    in ``within`` must satisfy count <= size. NaN (missing) breaks no rule. Both the raising
+    check (:func:`check_counts`) and the effect-size converters' row-by-row reporting use it.
+    """
+    out = []
+    with np.errstate(invalid="ignore"):
+        for name, x in counts.items():
+            out.append((name, ">= 0 (a count)", x < 0, {name: x}))
+            out.append((name, "a whole number (a count)", ~np.isnan(x) & (x != np.round(x)), {name: x}))
+        for name, x in (sizes or {}).items():
+            out.append((name, "> 0 (a sample size)", x <= 0, {name: x}))
+            out.append((name, "a whole number (a sample size)", ~np.isnan(x) & (x != np.round(x)), {name: x}))
+        every = {**counts, **(sizes or {})}
+        for c, s in within:
+            out.append((c, f"<= {s}", every[c] > every[s], {c: every[c], s: every[s]}))
+    return out
+
+
+def check_counts(
+    counts: Mapping[str, Any],
+    sizes: Mapping[str, Any] | None = None,
+    within: Sequence[tuple[str, str]] = (),
+    *,
+    allow_nan: bool = False,
+) -> dict[str, NDArray[np.float64]]:
+    """Arrays of counts checked by the one count rule; ValueError naming argument and positions.
+
+    >>> check_counts({"events": [2.5]}, {"n": [10]}, [("events", "n")])
+    Traceback (most recent call last):
+    ...
+    ValueError: events must be a whole number (a count); positions [0] are not (events: [2.5])
+    """
+    arrays = {k: as_float_array(k, v, allow_nan=allow_nan) for k, v in counts.items()}
+    size_arrays = {k: as_float_array(k, v, allow_nan=allow_nan) for k, v in (sizes or {}).items()}
+    check_same_length(**arrays, **size_arrays)
+    for name, rule, mask, shown in count_violations(arrays, size_arrays, within):
+        if mask.shape and mask.any():
+            detail = ", ".join(f"{k}: {np.asarray(v)[mask][:10].tolist()}" for k, v in shown.items())
+            raise ValueError(f"{name} must be {rule}; positions {positions(mask)} are not ({detail})")
+    return {**arrays, **size_arrays}

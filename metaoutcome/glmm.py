@@ -44,7 +44,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from ._checks import as_float_array, check_labels, check_level, check_number, check_same_length, level_percent
+from ._checks import as_float_array, check_counts, check_labels, check_level, check_number, check_same_length, level_percent
 from .options import GLMM_CI_METHODS, ci_method_option, pi_method_option
 from .heterogeneity import typical_variance
 from .pooling import _user_stacklevel
@@ -495,8 +495,8 @@ def pool_glmm(
     nagq = int(nagq)
     add = float(check_number("add", add, minimum=0) or 0.0)
     labels = check_labels(labels)
-    x = as_float_array("xi", xi, nonnegative=True, integer=True)
-    n = as_float_array("ni", ni, positive=True, integer=True)
+    counts = check_counts({"xi": xi}, {"ni": ni}, [("xi", "ni")])
+    x, n = counts["xi"], counts["ni"]
     k = check_same_length(xi=x, ni=n) if labels is None else check_same_length(xi=x, ni=n, labels=list(labels))
     if k == 0:
         raise ValueError("k=0: there are no studies to pool; xi and ni must hold at least one study")

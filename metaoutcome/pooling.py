@@ -54,6 +54,7 @@ from scipy import stats
 from ._checks import (
     as_float_array,
     check_choice,
+    check_counts,
     check_flag,
     check_labels,
     check_level,
@@ -531,11 +532,11 @@ def _tables(
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, tuple[str, ...], list[ExcludedRow]]:  # fmt: skip
     """Checked 2x2 tables; tables with a missing count are excluded and reported (as metafor omits them)."""
     labels = check_labels(labels)
-    a = as_float_array("ai", ai, nonnegative=True, allow_nan=True)
-    c = as_float_array("ci", ci, nonnegative=True, allow_nan=True)
+    cells = check_counts({"ai": ai, "ci": ci}, allow_nan=True)
+    a, c = cells["ai"], cells["ci"]
     # the second cell of each arm, from it or from the arm size (the effect-size step's rule)
-    b = as_float_array("bi", _other_cell(a, bi, n1i, "bi", "n1i", "ai"), nonnegative=True, allow_nan=True)
-    d = as_float_array("di", _other_cell(c, di, n2i, "di", "n2i", "ci"), nonnegative=True, allow_nan=True)
+    b = check_counts({"bi": _other_cell(a, bi, n1i, "bi", "n1i", "ai")}, allow_nan=True)["bi"]
+    d = check_counts({"di": _other_cell(c, di, n2i, "di", "n2i", "ci")}, allow_nan=True)["di"]
     k = check_same_length(ai=a, bi=b, ci=c, di=d) if labels is None else check_same_length(ai=a, bi=b, ci=c, di=d, labels=list(labels))
     lab = tuple(str(s) for s in labels) if labels is not None else tuple(f"Study {i + 1}" for i in range(k))
     missing = np.isnan(a) | np.isnan(b) | np.isnan(c) | np.isnan(d)

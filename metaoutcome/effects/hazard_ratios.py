@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from .._checks import check_choice, check_flag, positions
+from .._checks import check_choice, check_flag, count_violations, positions
 from ._common import (
     ON_INVALID_CHOICES,
     BoolArray,
@@ -505,6 +505,9 @@ def hr_from_events(observed1: ArrayLike, expected1: ArrayLike, observed2: ArrayL
     check_lengths(**arrs)
     with np.errstate(invalid="ignore"):
         raise_problems([Problem(name, "> 0", x <= 0, {name: x}) for name, x in arrs.items()])
+    # observed events are counts (the one count rule); expected events are not
+    raise_problems([Problem(a, r, mk, sh) for a, r, mk, sh in
+                    count_violations({"observed1": arrs["observed1"], "observed2": arrs["observed2"]})])
     o1, e1, o2, e2 = arrs.values()
     return result_frame(np.log(o1 / e1) - np.log(o2 / e2), 1 / e1 + 1 / e2, "HR")
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from .._checks import as_float_array, check_choice, check_flag, check_level, flag_array
+from .._checks import as_float_array, check_choice, check_flag, check_level, count_violations, flag_array
 from ._common import (
     ON_INVALID_CHOICES,
     BoolArray,
@@ -100,6 +100,8 @@ def _arm_se(m: FloatArray, lo: FloatArray, up: FloatArray, lv: FloatArray, nr: B
             Problem(names["events"], "> 0 to approximate the SE from the number of events",
                     ev & (d <= 0), {names["events"]: d}),
         ]
+        # the one count rule for the number of events (whole, >= 0)
+        problems += [Problem(a, r, mk & ev, sh) for a, r, mk, sh in count_violations({names["events"]: d})]
         if ci_scale == "log":
             lm, ll, lu = np.log(m), np.log(lo), np.log(up)
             se_log = np.where(both, (lu - ll) / (2 * z), np.where(lower_only, (lm - ll) / z, np.nan))
