@@ -268,3 +268,148 @@ def _resolve_frame(yi: Any, vi: Any, sei: Any, data: Any, labels: Any, ni: Any, 
         y=y[keep], v=v[keep], labels=lab, ni=None if nis is None else nis[keep], measure=mname,
         excluded=tuple(excluded), keep=keep, frame=data[keep], n_input=n,
     )  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------------
+# huge and tiny magnitudes: centre and scale before fitting (the estimators are equivariant)
+# ------------------------------------------------------------------------------------------------
+
+#: Data inside this box are fitted as given (bit for bit the engine's numbers): |yi| <= SAFE_Y and
+#: 1/SAFE_V <= vi <= SAFE_V. Outside it the engine's sums of squares and weights lose precision or
+#: overflow (a fuzz found NaN at yi ~ 1e200 and 50% errors in tau^2 at a scale of 1e120), so the data
+#: are centred and scaled into the box, fitted, and the results mapped back.
+SAFE_Y = 1e50
+SAFE_V = 1e100
+
+
+def _row_conditioning(y: FloatArray, v: FloatArray) -> tuple[float, float] | None:
+    """``(centre, scale)`` that bring one meta-analysis into the safe box, or None if it is in it.
+
+    Refuses (ValueError) data that no centring and scaling can bring into double precision's
+    range: effect sizes that spread over many more orders of magnitude than their standard
+    errors (tau^2 / vi beyond ~1e100), or variances that span more than 200 orders.
+    """
+    ymax, ymin = float(np.max(y)), float(np.min(y))
+    vmax, vmin = float(np.max(v)), float(np.min(v))
+    if max(abs(ymax), abs(ymin)) <= SAFE_Y and 1.0 / SAFE_V <= vmin and vmax <= SAFE_V:
+        return None
+    centre = ymin / 2.0 + ymax / 2.0
+    scale = math.exp((math.log(vmin) + math.log(vmax)) / 4.0)  # geometric mean of the extreme SEs
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        yp = (y - centre) / scale
+        vp = (v / scale) / scale
+    if not (np.all(np.abs(yp) <= SAFE_Y) and np.all(vp >= 1.0 / SAFE_V) and np.all(vp <= SAFE_V)):
+        raise ValueError(
+            f"yi spans [{ymin:.3g}, {ymax:.3g}] and vi [{vmin:.3g}, {vmax:.3g}]: the spread of the effect "
+            "sizes relative to their standard errors (or the range of the variances) is beyond what double "
+            "precision can fit (tau^2 / vi would exceed ~1e100); check the units, or rescale yi and vi "
+            "(yi / c, vi / c^2) before pooling"
+        )
+    return centre, scale
+
+
+#: fit_many outputs by how they change when yi -> centre + scale * yi and vi -> scale^2 vi
+_LOCATION = ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")
+_SCALE = ("se", "tau", "tau_ci_low", "tau_ci_high")
+_SCALE2 = ("tau2", "tau2_se", "tau2_ci_low", "tau2_ci_high", "vt", "tau2_ci_max")
+
+
+def _unscale(fit: dict[str, Any], centre: float, scale: float) -> dict[str, Any]:
+    from scipy import stats
+
+    out = dict(fit)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for name in _LOCATION:
+            out[name] = centre + scale * np.asarray(fit[name], dtype=float)
+        for name in _SCALE:
+            out[name] = scale * np.asarray(fit[name], dtype=float)
+        for name in _SCALE2:
+            out[name] = (scale * np.asarray(fit[name], dtype=float)) * scale
+        if "sw" in fit:
+            out["sw"] = (np.asarray(fit["sw"], dtype=float) / scale) / scale
+        stat = out["estimate"] / out["se"]
+    df = np.asarray(fit["df"], dtype=float)
+    tdist = np.isfinite(df)
+    pval = 2 * stats.norm.sf(np.abs(stat))
+    if tdist.any():
+        pval = np.where(tdist, 2 * stats.t.sf(np.abs(stat), np.where(tdist, df, 1.0)), pval)
+    out["statistic"], out["pvalue"] = stat, pval
+    for name in _LOCATION + _SCALE + _SCALE2:
+        before, after = np.asarray(fit[name], dtype=float), out[name]
+        if np.any(np.isfinite(before) & ~np.isfinite(after)):
+            raise ValueError(
+                f"{name} = {float(np.nanmax(np.abs(before))):.3g} x {scale:.3g}^(1 or 2) overflows double "
+                "precision; rescale yi and vi (yi / c, vi / c^2) before pooling"
+            )
+    return out
+
+
+def fit_conditioned(st: Any, fit: Any, tau2_ci_max: float | None) -> dict[str, Any]:
+    """``fit(stack, tau2_ci_max)`` (the engine's :func:`~metaoutcome.pooling.fit_many`) with every
+    meta-analysis outside the safe box centred and scaled first and its results mapped back.
+
+    Rows inside the box are fitted together, as given, so ordinary data get the engine's numbers
+    bit for bit; each extreme row is fitted alone.
+    """
+    from .heterogeneity import Stack
+
+    g = st.y.shape[0]
+    extreme: list[tuple[int, float, float]] = []
+    for i in _candidate_rows(st):
+        k = int(st.k[i])
+        cs = _row_conditioning(st.y[i, :k], st.v[i, :k])
+        if cs is not None:
+            extreme.append((i, *cs))
+    if not extreme:
+        return dict(fit(st, tau2_ci_max))
+    rows = np.array([i for i, _, _ in extreme])
+    normal = np.setdiff1d(np.arange(g), rows)
+    parts: list[tuple[NDArray[np.int64], dict[str, Any]]] = []
+    if normal.size:
+        parts.append((normal, fit(st.take(normal), tau2_ci_max)))
+    for i, centre, scale in extreme:
+        k = int(st.k[i])
+        y = (st.y[i:i + 1].copy() - centre) / scale
+        v = (st.v[i:i + 1] / scale) / scale
+        y[:, k:] = 0.0
+        one = Stack(y, v, st.k[i:i + 1])
+        tmax = None if tau2_ci_max is None else (tau2_ci_max / scale) / scale
+        parts.append((np.array([i]), _unscale(fit(one, tmax), centre, scale)))
+    out: dict[str, Any] = {}
+    width = st.y.shape[1]
+    for name, first in parts[0][1].items():
+        arr = np.asarray(first)
+        if arr.ndim == 0:
+            out[name] = first
+            continue
+        full = np.zeros((g, width), dtype=arr.dtype) if arr.ndim == 2 else np.empty(g, dtype=arr.dtype)
+        for idx, part in parts:
+            val = np.asarray(part[name])
+            if arr.ndim == 2:
+                full[idx, : val.shape[1]] = val
+            else:
+                full[idx] = val
+        out[name] = full
+    return out
+
+
+def _candidate_rows(st: Any) -> NDArray[np.int64]:
+    """Rows with any used value outside the safe box (vectorised pre-screen)."""
+    used = np.arange(st.y.shape[1])[None, :] < st.k[:, None]
+    with np.errstate(invalid="ignore"):
+        ay = np.where(used, np.abs(st.y), 0.0)
+        v = np.where(used, st.v, 1.0)
+        bad = (ay > SAFE_Y).any(axis=1) | (v > SAFE_V).any(axis=1) | (v < 1.0 / SAFE_V).any(axis=1)
+    return np.flatnonzero(bad)
+
+
+def refuse_extreme(y: FloatArray, v: FloatArray, what: str) -> None:
+    """For fits that are not mapped back from a centred and scaled fit (meta-regression): refuse
+    data outside the safe box with a message, rather than return the engine's imprecise numbers."""
+    if y.size and (np.max(np.abs(y)) > SAFE_Y or np.max(v) > SAFE_V or np.min(v) < 1.0 / SAFE_V):
+        raise ValueError(
+            f"{what}: yi spans [{float(np.min(y)):.3g}, {float(np.max(y)):.3g}] and vi "
+            f"[{float(np.min(v)):.3g}, {float(np.max(v)):.3g}], outside |yi| <= {SAFE_Y:g} and "
+            f"{1 / SAFE_V:g} <= vi <= {SAFE_V:g} where the model is fitted to full precision; rescale yi and vi "
+            "(yi / c, vi / c^2: coefficients and their SEs scale by 1/c, tau^2 by 1/c^2) and fit again"
+        )

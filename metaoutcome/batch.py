@@ -35,6 +35,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._checks import level_percent
 from ._display import ReportMixin
+from ._frontdoor import fit_conditioned
 from ._parallel import ProgressCallback, block_rows, map_blocks, text_progress
 from .heterogeneity import Stack, stack_groups
 from .measures import get_measure
@@ -367,7 +368,10 @@ def pool_batch(
 
     def run(start: int, stop: int) -> dict[str, Any]:
         part = Stack(s.y[start:stop], s.v[start:stop], s.k[start:stop])
-        return fit_many(part, method, ci_method, alpha, pi_method, tau2_ci_max, weights=False)
+        # groups beyond 1e50 (or variances beyond 1e+-100) are centred and scaled first, as in pool()
+        return fit_conditioned(
+            part, lambda st, tmax: fit_many(st, method, ci_method, alpha, pi_method, tmax, weights=False), tau2_ci_max
+        )
 
     parts = map_blocks(run, g, block_rows(g, s.y.shape[1]), n_jobs, cb)
     values = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}

@@ -62,7 +62,7 @@ from ._checks import (
     check_same_length,
     level_percent,
 )
-from ._frontdoor import LABEL_COLUMNS, excluded_note, frame_measure, resolve
+from ._frontdoor import LABEL_COLUMNS, excluded_note, fit_conditioned, frame_measure, resolve
 from .effects.binary import _other_cell
 from .heterogeneity import (
     SIGNS,
@@ -500,7 +500,10 @@ def pool(
         notes.warn(excluded_note(excluded, inp.n_input))
     if get_measure(mname).needs_ni and nis is None:
         notes.warn(f"measure {mname!r} needs ni to back-transform; natural-scale values will be NaN")
-    fit = fit_many(stack(y, v), method, ci_method, alpha, pi_method, tau2_ci_max)
+    # data beyond 1e50 (or variances beyond 1e+-100) are centred and scaled first (_frontdoor)
+    fit = fit_conditioned(
+        stack(y, v), lambda st, tmax: fit_many(st, method, ci_method, alpha, pi_method, tmax), tau2_ci_max
+    )
     out = _one(fit, method, ci_method, pi_method, notes)
     model = "common" if method in COMMON_METHODS else "random"
     return PoolResult(

@@ -53,7 +53,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._checks import as_float_array, check_flag, check_names, check_positions, check_same_length, level_percent
 from ._display import ReportMixin
-from ._frontdoor import excluded_note, resolve
+from ._frontdoor import excluded_note, refuse_extreme, resolve
 from ._rma import RmaFit, default_btt, fit_rma, pseudo_r2
 from .results import ExcludedRow
 from .options import CI_METHODS, COMMON_METHODS, KNHA_METHODS, METHODS, ci_method_option, method_option
@@ -575,6 +575,7 @@ def meta_regression(
         raise ValueError("mods= names columns and needs data= (a DataFrame); or pass a design matrix X=")
     inp = resolve(yi, vi, sei, frame_in, labels, None, measure, required=mlist, what="the meta-regression")
     y, v, lab, measure = inp.y, inp.v, inp.labels, inp.measure
+    refuse_extreme(y, v, "meta_regression")
     k = y.size
     if inp.excluded:
         msg = excluded_note(inp.excluded, inp.n_input, "the meta-regression")
