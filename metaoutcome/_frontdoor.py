@@ -212,7 +212,9 @@ def _resolve_frame(yi: Any, vi: Any, sei: Any, data: Any, labels: Any, ni: Any, 
         vname = "sei"
         _check_present("sei", s, data.index, positive=True)
         v = s * s
-    if labels is None:
+    if labels is False:  # the caller needs no labels (pool_batch): skip building them for every row
+        lab_all = [""] * n
+    elif labels is None:
         col = next((c for c in LABEL_COLUMNS if c in data.columns), None)
         lab_all = [str(x) for x in data[col]] if col is not None else [f"Study {i + 1}" for i in range(n)]
     elif isinstance(labels, str):
@@ -263,7 +265,7 @@ def _resolve_frame(yi: Any, vi: Any, sei: Any, data: Any, labels: Any, ni: Any, 
     if not keep.any():
         extra = f" (all {n} rows were excluded)" if n else ""
         raise ValueError(f"k=0: there are no studies for {what}{extra}; data must hold at least one usable row")
-    lab = tuple(s for s, kp in zip(lab_all, keep) if kp)
+    lab = () if labels is False else tuple(s for s, kp in zip(lab_all, keep) if kp)
     return Resolved(
         y=y[keep], v=v[keep], labels=lab, ni=None if nis is None else nis[keep], measure=mname,
         excluded=tuple(excluded), keep=keep, frame=data[keep], n_input=n,
@@ -395,6 +397,14 @@ def fit_conditioned(st: Any, fit: Any, tau2_ci_max: float | None) -> dict[str, A
 
 def _candidate_rows(st: Any) -> NDArray[np.int64]:
     """Rows with any used value outside the safe box (vectorised pre-screen)."""
+    y, v = st.y, st.v
+    if y.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    # whole-block check first (a few passes, no temporaries): padding is y = 0, v = inf
+    padding = int(y.size - int(st.k.sum()))
+    big_v = int(np.count_nonzero(v > SAFE_V))  # padding cells (inf) among them
+    if float(y.max()) <= SAFE_Y and float(y.min()) >= -SAFE_Y and float(v.min()) >= 1.0 / SAFE_V and big_v == padding:
+        return np.zeros(0, dtype=np.int64)
     used = np.arange(st.y.shape[1])[None, :] < st.k[:, None]
     with np.errstate(invalid="ignore"):
         ay = np.where(used, np.abs(st.y), 0.0)

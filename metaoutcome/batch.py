@@ -35,7 +35,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._checks import level_percent
 from ._display import ReportMixin
-from ._frontdoor import fit_conditioned
+from ._frontdoor import fit_conditioned, resolve
 from ._parallel import ProgressCallback, block_rows, map_blocks, text_progress
 from .heterogeneity import Stack, stack_groups
 from .measures import get_measure
@@ -166,36 +166,16 @@ def _group_inputs(
         by_cols = [by] if isinstance(by, str) else list(by)
         for c in by_cols:
             _column(data, c, "by")
-        yname = yi if isinstance(yi, str) else "yi"
-        vi, sei = default_variance_columns(data, vi, sei)
-        y = pd.to_numeric(_column(data, yname, "yi"), errors="coerce").to_numpy(dtype=float)
-        if vi is not None:
-            v = pd.to_numeric(_column(data, vi, "vi"), errors="coerce").to_numpy(dtype=float)
-        else:
-            v = pd.to_numeric(_column(data, sei, "sei"), errors="coerce").to_numpy(dtype=float) ** 2
-        measure = _frame_measure(data)
+        # the front door pool() and meta_regression() use: same exclusions, reasons and checks
+        inp = resolve(yi, vi, sei, data, labels=False, required=by_cols, what="pooling")
+        y, v, keep = inp.y, inp.v, inp.keep
+        measure = inp.measure
         keys_all = data[by_cols].reset_index(drop=True)
-        reasons = []
-        bad = ~np.isfinite(y) | ~np.isfinite(v) | ~(v > 0) | keys_all.isna().any(axis=1).to_numpy()
-        given = data["exclusion_reason"].reset_index(drop=True) if "exclusion_reason" in data.columns else None
-        for i in np.flatnonzero(bad):
-            r = given.iloc[i] if given is not None else None
-            if r is not None and not (isinstance(r, float) and math.isnan(r)):
-                reasons.append(str(r))
-            elif keys_all.iloc[i].isna().any():
-                reasons.append(f"no value in {by_cols}")
-            elif not np.isfinite(y[i]):
-                reasons.append("yi missing or not finite")
-            else:
-                reasons.append("vi missing, not finite or <= 0")
-        excluded = keys_all.iloc[np.flatnonzero(bad)].copy()
-        excluded.insert(0, "row", np.flatnonzero(bad))
-        excluded["reason"] = reasons
-        keep = ~bad
-        y, v = y[keep], v[keep]
+        dropped = np.flatnonzero(~keep)
+        excluded = keys_all.iloc[dropped].copy()
+        excluded.insert(0, "row", dropped)
+        excluded["reason"] = [e.reason for e in inp.excluded]
         kept = keys_all[keep]
-        if y.size == 0:
-            raise ValueError("no row has a usable effect size and variance; nothing to pool")
         codes, uniques = pd.MultiIndex.from_frame(kept).factorize() if len(by_cols) > 1 else pd.factorize(kept[by_cols[0]])
         if len(by_cols) > 1:
             keys = pd.DataFrame(list(uniques), columns=by_cols)
