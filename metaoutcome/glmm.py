@@ -412,7 +412,7 @@ def pool_glmm(
     labels : sequence, optional
         Study labels.
     level : float, default 95
-        Confidence level in percent.
+        Confidence level in percent (95), or as a proportion in (0.5, 1) (0.95, metafor's habit).
     ci_method : {"z", "t"}, default "z"
         Normal or t (k - 1 df) inference for the pooled logit, as ``rma.glmm(test=)``.
     pi_method : {"default", "hts"}, default "default"

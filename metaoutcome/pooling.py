@@ -399,7 +399,8 @@ def pool(
         or HKSJ with the variance factor floored at 1 (metafor ``test=``). ``"hksj"`` and ``"hakn"``
         are accepted as ``"knha"``; ``"hk"`` is refused as ambiguous (see :mod:`metaoutcome.options`).
     level : float, default 95
-        Confidence level in percent, as in metafor.
+        Confidence level: a percentage (95) or a proportion in (0.5, 1) (0.95), as metafor reads
+        it; (0, 0.5] is refused as ambiguous (metafor reads 0.05 as alpha). Stored as the percent.
     pi_method : {"default", "hts"}, default "default"
         Prediction interval: metafor's ``predict`` (critical value from z, or t with k-1 df when
         ``ci_method`` is not z) or Higgins-Thompson-Spiegelhalter (t with k-2 df, floored at 1 as
@@ -422,8 +423,11 @@ def pool(
     Raises
     ------
     ValueError
-        On NaN/inf values in array input, ``vi <= 0``, mismatched lengths, k = 0, an unknown
-        ``method``/``ci_method``/``pi_method``/``measure`` or ``level`` outside (0, 100).
+        On NaN/inf values in array input, ``vi <= 0`` (naming the rows of a frame), mismatched
+        lengths, k = 0, an unknown ``method``/``ci_method``/``pi_method``/``measure``, a ``level``
+        outside the level rule, ``ci_method`` and ``test`` that disagree, or data whose spread is
+        beyond double precision (|yi| and vi outside |yi| <= 1e50, 1e-100 <= vi <= 1e100 are
+        centred and scaled first; see :mod:`metaoutcome._frontdoor`).
 
     Warns
     -----
@@ -646,7 +650,7 @@ def pool_mh(
     measure : {"OR", "RR", "RD"}, default "OR"
         Odds ratio, risk ratio or risk difference.
     level : float, default 95
-        Confidence level in percent.
+        Confidence level in percent (95), or as a proportion in (0.5, 1) (0.95, metafor's habit).
     labels : sequence, optional
         Study labels.
     correct : bool, default True
@@ -795,7 +799,7 @@ def pool_peto(
     ai, bi, ci, di, n1i, n2i : array-like
         2x2 tables as in :func:`pool_mh`.
     level : float, default 95
-        Confidence level in percent.
+        Confidence level in percent (95), or as a proportion in (0.5, 1) (0.95, metafor's habit).
     labels : sequence, optional
         Study labels.
     add : float, default 0.5

@@ -498,7 +498,7 @@ def meta_regression(
         becomes an F test); t without the factor; Knapp-Hartung with the factor floored at 1.
         ``"hksj"`` and ``"hakn"`` are accepted as ``"knha"``; ``"hk"`` is refused as ambiguous.
     level : float, default 95
-        Confidence level in percent.
+        Confidence level in percent (95), or as a proportion in (0.5, 1) (0.95, metafor's habit).
     btt : sequence of int, optional
         0-based positions of the coefficients in the omnibus test (default all but the intercept).
     intercept : bool, default True
