@@ -131,6 +131,7 @@ def design_matrix(
     """
     k = len(data)
     lab = list(labels) if labels is not None else [f"Study {i + 1}" for i in range(k)]
+    intercept = check_flag("intercept", intercept)
     cols: list[FloatArray] = [np.ones(k)] if intercept else []
     names: list[str] = ["intrcpt"] if intercept else []
     for m in mods:
@@ -735,7 +736,7 @@ def permutation_test(
         n_exact = math.factorial(k)
         for c in counts:
             n_exact //= math.factorial(int(c))
-    use_exact = bool(exact) if exact is not None else n_exact <= iter
+    use_exact = check_flag("exact", exact) if exact is not None else n_exact <= iter
     if use_exact and n_exact > 5_000_000:
         raise ValueError(f"exact=True needs {n_exact} refits; too many (use random permutations, exact=False)")
     rng = np.random.default_rng(seed)

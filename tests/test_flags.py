@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import metaoutcome as mo
 from metaoutcome import effects
 from metaoutcome._checks import check_flag, flag_array
 
@@ -65,6 +66,13 @@ FLAG_ARGUMENTS = {
     "from_medians.ci_high_nr": lambda f: effects.from_medians(
         pd.DataFrame({"median": [6.9], "ci_low": [5.5], "ci_high": [8.3], "ci_high_nr": [f]})),
     "hr_from_ci.check": lambda f: effects.hr_from_ci([0.73], [0.59], [0.89], check=f),
+    "from_proportions.derive_events": lambda f: effects.from_proportions(
+        pd.DataFrame({"events": [None, 5], "n": [40, 50], "percent": [25.0, 10.0]}), derive_events=f),
+    "pool_mh.correct": lambda f: mo.pool_mh([4, 6, 3], [119, 300, 228], [11, 29, 11], [128, 274, 209],
+                                            correct=f).summary(),
+    "meta_regression.intercept": lambda f: mo.meta_regression(
+        pd.DataFrame({"yi": [0.1, 0.3, 0.35, 0.6], "vi": [0.01, 0.02, 0.015, 0.03], "x": [1.0, 2, 3, 5]}),
+        mods="x", intercept=f).table(),
     "two_arm_es.drop00": lambda f: effects.two_arm_es("OR", ai=[0], bi=[10], ci=[0], di=[10], drop00=f),
 }
 

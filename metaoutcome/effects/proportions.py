@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from .._checks import check_choice, count_violations
+from .._checks import check_choice, check_flag, count_violations
 from ._common import (
     ON_INVALID_CHOICES,
     BoolArray,
@@ -332,6 +332,7 @@ def from_proportions(
     pc = column(frame, cols, "percent", required=False)
     k = len(frame)
     derived = np.zeros(k, dtype=bool)
+    derive_events = check_flag("derive_events", derive_events)
     if derive_events:
         derived = np.isnan(ev) & ~np.isnan(pc) & ~np.isnan(nn)
         ev = np.where(derived, np.floor(pc / 100.0 * nn + 0.5), ev)
