@@ -36,6 +36,7 @@ _LAZY_MODULES = {
     "batch": "metaoutcome.batch",
     "network": "metaoutcome.network",
     "engine": "metaoutcome.engine",
+    "options": "metaoutcome.options",
 }
 _LAZY_ATTRS = {
     "pool": ("metaoutcome.pooling", "pool"),
@@ -86,6 +87,7 @@ if TYPE_CHECKING:  # the same names, seen statically by type checkers and editor
         gosh as gosh,
         measures as measures,
         network as network,
+        options as options,
         plotting as plotting,
         pooling as pooling,
         regression as regression,

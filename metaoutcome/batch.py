@@ -23,7 +23,6 @@ Example
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,17 +32,18 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from ._checks import level_percent
 from ._display import ReportMixin
+from ._frontdoor import fit_conditioned, resolve
 from ._parallel import ProgressCallback, block_rows, map_blocks, text_progress
 from .heterogeneity import Stack, stack_groups
 from .measures import get_measure
+from .options import KNHA_METHODS
 from .pooling import (
     COMMON_METHODS,
     _column,
-    _frame_measure,
     _user_stacklevel,
     check_model_options,
-    default_variance_columns,
     fit_many,
     undefined_for_one_study,
 )
@@ -163,36 +163,16 @@ def _group_inputs(
         by_cols = [by] if isinstance(by, str) else list(by)
         for c in by_cols:
             _column(data, c, "by")
-        yname = yi if isinstance(yi, str) else "yi"
-        vi, sei = default_variance_columns(data, vi, sei)
-        y = pd.to_numeric(_column(data, yname, "yi"), errors="coerce").to_numpy(dtype=float)
-        if vi is not None:
-            v = pd.to_numeric(_column(data, vi, "vi"), errors="coerce").to_numpy(dtype=float)
-        else:
-            v = pd.to_numeric(_column(data, sei, "sei"), errors="coerce").to_numpy(dtype=float) ** 2
-        measure = _frame_measure(data)
+        # the front door pool() and meta_regression() use: same exclusions, reasons and checks
+        inp = resolve(yi, vi, sei, data, labels=False, required=by_cols, what="pooling")
+        y, v, keep = inp.y, inp.v, inp.keep
+        measure = inp.measure
         keys_all = data[by_cols].reset_index(drop=True)
-        reasons = []
-        bad = ~np.isfinite(y) | ~np.isfinite(v) | ~(v > 0) | keys_all.isna().any(axis=1).to_numpy()
-        given = data["exclusion_reason"].reset_index(drop=True) if "exclusion_reason" in data.columns else None
-        for i in np.flatnonzero(bad):
-            r = given.iloc[i] if given is not None else None
-            if r is not None and not (isinstance(r, float) and math.isnan(r)):
-                reasons.append(str(r))
-            elif keys_all.iloc[i].isna().any():
-                reasons.append(f"no value in {by_cols}")
-            elif not np.isfinite(y[i]):
-                reasons.append("yi missing or not finite")
-            else:
-                reasons.append("vi missing, not finite or <= 0")
-        excluded = keys_all.iloc[np.flatnonzero(bad)].copy()
-        excluded.insert(0, "row", np.flatnonzero(bad))
-        excluded["reason"] = reasons
-        keep = ~bad
-        y, v = y[keep], v[keep]
+        dropped = np.flatnonzero(~keep)
+        excluded = keys_all.iloc[dropped].copy()
+        excluded.insert(0, "row", dropped)
+        excluded["reason"] = [e.reason for e in inp.excluded]
         kept = keys_all[keep]
-        if y.size == 0:
-            raise ValueError("no row has a usable effect size and variance; nothing to pool")
         codes, uniques = pd.MultiIndex.from_frame(kept).factorize() if len(by_cols) > 1 else pd.factorize(kept[by_cols[0]])
         if len(by_cols) > 1:
             keys = pd.DataFrame(list(uniques), columns=by_cols)
@@ -209,9 +189,11 @@ def _group_inputs(
         raise ValueError("give the sampling variances vi= or the standard errors sei=")
     if vi is not None and sei is not None:
         raise ValueError("give either vi= or sei=, not both")
-    y = np.asarray(yi, dtype=float)
-    v = np.asarray(vi, dtype=float) if vi is not None else np.asarray(sei, dtype=float) ** 2
     vname = "vi" if vi is not None else "sei"
+    y = _float_nd("yi", yi)
+    v = _float_nd(vname, vi) if vi is not None else _float_nd(vname, sei) ** 2
+    if y.size == 0:
+        raise ValueError("yi is empty: there are no studies to pool (pass at least one study per meta-analysis)")
     if y.shape != v.shape:
         raise ValueError(f"yi and {vname} have different shapes {y.shape} and {v.shape}")
     empty = pd.DataFrame(columns=["row", "group", "reason"])
@@ -242,6 +224,14 @@ def _group_inputs(
     return s, pd.DataFrame({"group": np.asarray(uniques)}), empty, None
 
 
+def _float_nd(name: str, values: Any) -> FloatArray:
+    """``values`` as a float array (any shape), or ValueError naming the argument."""
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be numeric (an array of numbers, 1-D with by= or 2-D); got {values!r}") from None
+
+
 def _check_values(y: FloatArray, v: FloatArray, vname: str, used: NDArray[np.bool_]) -> None:
     """Every used ``y`` finite and ``v`` finite and > 0; the error names the first bad position."""
     with np.errstate(invalid="ignore"):
@@ -263,12 +253,13 @@ def pool_batch(
     data: pd.DataFrame | None = None,
     measure: str | None = None,
     method: str = "REML",
-    ci_method: str = "z",
+    ci_method: str | None = None,
     level: float = 95,
     pi_method: str = "default",
     tau2_ci_max: float | None = None,
     n_jobs: int | None = None,
     progress: bool | ProgressCallback | None = None,
+    test: str | None = None,
 ) -> BatchResult:
     """Pool many meta-analyses at once, each exactly as :func:`metaoutcome.pool` would.
 
@@ -287,8 +278,9 @@ def pool_batch(
         Frame in which string arguments are looked up.
     measure : str, optional
         Measure name, for natural-scale columns (default: the frame's, else ``"GEN"``).
-    method, ci_method, level, pi_method, tau2_ci_max
-        As :func:`metaoutcome.pool` (REML, z, 95, metafor's PI by default).
+    method, ci_method, level, pi_method, tau2_ci_max, test
+        As :func:`metaoutcome.pool` (REML, z, 95, metafor's PI by default; ``test=`` is
+        metafor's name for ``ci_method=``).
     n_jobs : int, optional
         Worker threads (default: the number of CPUs). The work is numpy on blocks of up to
         about 250,000 study cells (12,500 meta-analyses of k = 20), which runs in parallel.
@@ -337,9 +329,11 @@ def pool_batch(
     0      OS             0.735
     1     PFS             0.753
     """
-    method, ci_method, pi_method, alpha = check_model_options(method, ci_method, pi_method, level, tau2_ci_max)
-    if n_jobs is not None and (not isinstance(n_jobs, int) or n_jobs < 1):
+    method, ci_method, pi_method, alpha = check_model_options(method, ci_method, pi_method, level, tau2_ci_max, test)
+    if n_jobs is not None and (not isinstance(n_jobs, int) or isinstance(n_jobs, bool) or n_jobs < 1):
         raise ValueError(f"n_jobs={n_jobs!r} must be a positive integer (or None for every CPU)")
+    if not (progress is None or isinstance(progress, bool) or callable(progress)):
+        raise ValueError(f"progress={progress!r} must be True/False/None or a callable receiving (done, total)")
     s, keys, excluded, frame_measure = _group_inputs(yi, vi, sei, by, data)
     mname = get_measure(measure if measure is not None else (frame_measure or "GEN")).name
     g = len(keys)
@@ -351,7 +345,10 @@ def pool_batch(
 
     def run(start: int, stop: int) -> dict[str, Any]:
         part = Stack(s.y[start:stop], s.v[start:stop], s.k[start:stop])
-        return fit_many(part, method, ci_method, alpha, pi_method, tau2_ci_max, weights=False)
+        # groups beyond 1e50 (or variances beyond 1e+-100) are centred and scaled first, as in pool()
+        return fit_conditioned(
+            part, lambda st, tmax: fit_many(st, method, ci_method, alpha, pi_method, tmax, weights=False), tau2_ci_max
+        )
 
     parts = map_blocks(run, g, block_rows(g, s.y.shape[1]), n_jobs, cb)
     values = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
@@ -363,7 +360,7 @@ def pool_batch(
         warnings.warn(n, UserWarning, stacklevel=_user_stacklevel())
     out = {name: values[name] for name in TABLE_COLUMNS}
     return BatchResult(keys=keys, values=out, method=method, ci_method=ci_method, pi_method=pi_method,
-                       level=float(level), measure=mname, excluded=excluded, notes=tuple(notes))  # fmt: skip
+                       level=level_percent(level), measure=mname, excluded=excluded, notes=tuple(notes))  # fmt: skip
 
 
 def _batch_notes(values: dict[str, Any], keys: pd.DataFrame, excluded: pd.DataFrame, one: NDArray[np.bool_],
@@ -377,7 +374,7 @@ def _batch_notes(values: dict[str, Any], keys: pd.DataFrame, excluded: pd.DataFr
     bad = ~values["converged"]
     if bad.any():  # pragma: no cover - the bracketing solver always converges
         notes.append(f"the {method} estimator of tau^2 did not converge in {bad.sum()} of {g} groups: {_named(keys, bad)}")
-    if ci_method in ("knha", "adhoc") and common:
+    if ci_method in KNHA_METHODS and common:
         notes.append(f"ci_method={ci_method!r} (Knapp-Hartung) is not meant for a common-effect model (method={method!r})")
     if values["knha_zero"].any():
         z = values["knha_zero"]

@@ -44,7 +44,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from ._checks import as_float_array, check_choice, check_level, check_same_length
+from ._checks import as_float_array, check_counts, check_labels, check_level, check_number, check_same_length, level_percent
+from .options import GLMM_CI_METHODS, ci_method_option, pi_method_option
 from .heterogeneity import typical_variance
 from .pooling import _user_stacklevel
 from .results import PoolResult
@@ -394,10 +395,11 @@ def pool_glmm(
     *,
     labels: Sequence[Any] | None = None,
     level: float = 95,
-    ci_method: str = "z",
+    ci_method: str | None = None,
     pi_method: str = "default",
     nagq: int = 7,
     add: float = 0.5,
+    test: str | None = None,
 ) -> PoolResult:
     """Pool single proportions with the binomial-normal GLMM (metafor ``rma.glmm(measure="PLO")``).
 
@@ -410,7 +412,7 @@ def pool_glmm(
     labels : sequence, optional
         Study labels.
     level : float, default 95
-        Confidence level in percent.
+        Confidence level in percent (95), or as a proportion in (0.5, 1) (0.95, metafor's habit).
     ci_method : {"z", "t"}, default "z"
         Normal or t (k - 1 df) inference for the pooled logit, as ``rma.glmm(test=)``.
     pi_method : {"default", "hts"}, default "default"
@@ -422,6 +424,8 @@ def pool_glmm(
         Continuity correction for the study-level logits ``yi``/``vi`` of studies with 0 or n
         events (used for display, the weights shown and I^2's typical variance, as metafor;
         the model itself uses the counts).
+    test : {"z", "t"}, optional
+        metafor's name for ``ci_method``; give either (both only if they agree).
 
     Returns
     -------
@@ -483,14 +487,16 @@ def pool_glmm(
     >>> round(res.back_transform().estimate, 1)  # pooled proportion, percent
     75.9
     """
-    ci_method = check_choice("ci_method", ci_method, ["z", "t"])
-    pi_method = check_choice("pi_method", pi_method, ["default", "hts"])
+    ci_method = ci_method_option(ci_method, test, allowed=GLMM_CI_METHODS)
+    pi_method = pi_method_option(pi_method)
     alpha = 1.0 - check_level(level)
     if not isinstance(nagq, (int, np.integer)) or isinstance(nagq, bool) or not 1 <= int(nagq) <= 25:
         raise ValueError(f"nagq={nagq!r} must be a whole number from 1 to 25 (1 = Laplace; lme4's range)")
     nagq = int(nagq)
-    x = as_float_array("xi", xi, nonnegative=True, integer=True)
-    n = as_float_array("ni", ni, positive=True, integer=True)
+    add = float(check_number("add", add, minimum=0) or 0.0)
+    labels = check_labels(labels)
+    counts = check_counts({"xi": xi}, {"ni": ni}, [("xi", "ni")])
+    x, n = counts["xi"], counts["ni"]
     k = check_same_length(xi=x, ni=n) if labels is None else check_same_length(xi=x, ni=n, labels=list(labels))
     if k == 0:
         raise ValueError("k=0: there are no studies to pool; xi and ni must hold at least one study")
@@ -511,7 +517,7 @@ def pool_glmm(
     vi = 1.0 / xa + 1.0 / (na - xa)
     nan = math.nan
     base: dict[str, Any] = dict(
-        k=k, method="ML", ci_method=ci_method, level=float(level), measure="PLO", yi=yi, vi=vi, labels=lab,
+        k=k, method="ML", ci_method=ci_method, level=level_percent(level), measure="PLO", yi=yi, vi=vi, labels=lab,
         ni=n, pi_method=pi_method, model="GLMM", tau2_se=nan, tau2_ci_low=nan, tau2_ci_high=nan,
         tau_ci_low=nan, tau_ci_high=nan, i2_ci_low=nan, i2_ci_high=nan, h2_ci_low=nan, h2_ci_high=nan,
     )  # fmt: skip

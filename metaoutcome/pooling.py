@@ -50,28 +50,33 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from ._checks import as_float_array, check_choice, check_level, check_same_length
+from ._checks import (
+    check_choice,
+    check_counts,
+    check_flag,
+    check_labels,
+    check_level,
+    check_number,
+    check_same_length,
+    level_percent,
+)
+from ._frontdoor import excluded_note, fit_conditioned, resolve
 from .engine import dist
-from .engine.estimators import COMMON as COMMON_METHODS
-from .engine.estimators import METHODS
 from .engine.fit import fit_many, undefined_for_one_study
 from .engine.fit import fixed_heterogeneity as _fixed_het
 from .engine.fit import z_inference as _z_inference
 from .engine.qprofile import SIGNS
 from .engine.stack import stack
 from .measures import get_measure
+from .options import CI_METHODS, COMMON_METHODS, KNHA_METHODS, METHODS, PI_METHODS
+from .options import ci_method_option, method_option, pi_method_option
 from .results import ExcludedRow, PoolResult
 
 __all__ = ["pool", "pool_mh", "pool_peto", "METHODS", "CI_METHODS", "PI_METHODS"]
 
 FloatArray = NDArray[np.float64]
 
-#: Allowed ``ci_method`` values.
-CI_METHODS: tuple[str, ...] = ("z", "t", "knha", "adhoc")
-#: Allowed ``pi_method`` values.
-PI_METHODS: tuple[str, ...] = ("default", "hts")
-#: Columns searched, in order, for study labels in a data frame.
-LABEL_COLUMNS: tuple[str, ...] = ("label", "trial_id", "trial", "study", "study_id", "slab")
+# the vocabularies live in metaoutcome.options (one definition, no heavy imports)
 
 
 
@@ -109,19 +114,6 @@ def _column(data: pd.DataFrame, name: str, arg: str) -> pd.Series:
     return data[name]
 
 
-def _frame_measure(data: pd.DataFrame) -> str | None:
-    m = data.attrs.get("measure")
-    if m:
-        return str(m)
-    if "measure" in data.columns:
-        vals = pd.unique(data["measure"].dropna())
-        if len(vals) == 1:
-            return str(vals[0])
-        if len(vals) > 1:
-            raise ValueError(
-                f"data['measure'] holds several measures {list(vals)}; pool one measure at a time"
-            )
-    return None
 
 
 def default_variance_columns(data: pd.DataFrame, vi: Any, sei: Any) -> tuple[Any, Any]:
@@ -135,122 +127,39 @@ def default_variance_columns(data: pd.DataFrame, vi: Any, sei: Any) -> tuple[Any
     return vi, sei
 
 
-def _resolve_inputs(
-    yi: Any,
-    vi: Any,
-    sei: Any,
-    data: pd.DataFrame | None,
-    labels: Any,
-    ni: Any,
-    measure: str | None,
-) -> tuple[FloatArray, FloatArray, tuple[str, ...], FloatArray | None, str, list[ExcludedRow]]:
-    """Turn the many call forms of :func:`pool` into checked arrays plus excluded rows."""
-    if isinstance(yi, pd.DataFrame):
-        if data is not None:
-            raise ValueError("pass the frame either as yi or as data=, not both")
-        data, yi = yi, "yi"
-    excluded: list[ExcludedRow] = []
-    if data is not None:
-        if not isinstance(data, pd.DataFrame):
-            raise ValueError(f"data must be a pandas DataFrame; got {type(data).__name__}")
-        if yi is None:
-            yi = "yi"
-        vi, sei = default_variance_columns(data, vi, sei)
-        y = as_float_array("yi", _column(data, yi, "yi") if isinstance(yi, str) else yi, allow_nan=True)
-        if vi is not None:
-            v = as_float_array("vi", _column(data, vi, "vi") if isinstance(vi, str) else vi, allow_nan=True)
-        else:
-            s = as_float_array("sei", _column(data, sei, "sei") if isinstance(sei, str) else sei, allow_nan=True)
-            v = s * s
-        if labels is None:
-            col = next((c for c in LABEL_COLUMNS if c in data.columns), None)
-            labels = data[col].astype(str).tolist() if col is not None else None
-        elif isinstance(labels, str):
-            labels = _column(data, labels, "labels").astype(str).tolist()
-        if ni is None and "ni" in data.columns:
-            ni = data["ni"].to_numpy(dtype=float)
-        elif isinstance(ni, str):
-            ni = _column(data, ni, "ni").to_numpy(dtype=float)
-        if measure is None:
-            measure = _frame_measure(data)
-        needs_ni = get_measure(measure if measure is not None else "GEN").needs_ni
-        reasons = data["exclusion_reason"] if "exclusion_reason" in data.columns else None
-        n = check_same_length(yi=y, vi=v, labels=labels, ni=ni)
-        index = data.index.to_numpy() if pd.api.types.is_integer_dtype(data.index) else np.arange(n)
-        lab = [str(s) for s in labels] if labels is not None else [f"Study {i + 1}" for i in range(n)]
-        bad = np.isnan(y) | np.isnan(v)
-        if ni is not None and np.isnan(np.asarray(ni, dtype=float)).any():
-            if needs_ni:
-                bad |= np.isnan(np.asarray(ni, dtype=float))
-            else:
-                ni = None  # sizes are optional for this measure; an incomplete column is not used
-        for i in np.flatnonzero(bad):
-            reason = ""
-            if reasons is not None:
-                r = reasons.iloc[i]
-                reason = "" if (r is None or (isinstance(r, float) and math.isnan(r))) else str(r)
-            if not reason:
-                missing = [nm for nm, arr in (("yi", y), ("vi", v)) if np.isnan(arr[i])]
-                if ni is not None and np.isnan(float(np.asarray(ni, dtype=float)[i])):
-                    missing.append("ni")
-                reason = f"{' and '.join(missing)} missing"
-            excluded.append(ExcludedRow(row=int(index[i]), label=lab[i], reason=reason))
-        keep = ~bad
-        y, v = y[keep], v[keep]
-        lab = [s for s, kp in zip(lab, keep) if kp]
-        if ni is not None:
-            ni = np.asarray(ni, dtype=float)[keep]
-    else:
-        if yi is None:
-            raise ValueError("yi is required (an array of effect sizes or a DataFrame from the effect-size step)")
-        if isinstance(yi, str) or isinstance(vi, str) or isinstance(sei, str):
-            raise ValueError("column names for yi/vi/sei need data= (a DataFrame)")
-        y = as_float_array("yi", yi)
-        if vi is None and sei is None:
-            raise ValueError("give the sampling variances vi= or the standard errors sei=")
-        if vi is not None and sei is not None:
-            raise ValueError("give either vi= or sei=, not both")
-        if vi is not None:
-            v = as_float_array("vi", vi, positive=True)
-        else:
-            v = as_float_array("sei", sei, positive=True) ** 2
-        if isinstance(labels, str):
-            raise ValueError("labels='...' names a column and needs data=; pass a sequence of labels")
-        n = check_same_length(yi=y, vi=v, labels=labels, ni=ni)
-        lab = [str(s) for s in labels] if labels is not None else [f"Study {i + 1}" for i in range(n)]
-    # checks on what is pooled
-    y = as_float_array("yi", y)
-    if vi is not None:
-        v = as_float_array("vi", v, positive=True)
-    else:
-        v = as_float_array("sei", v, positive=True)  # squared already; message names the argument
-    if ni is not None:
-        ni = as_float_array("ni", ni, positive=True)
-    if y.size == 0:
-        extra = f" (all {len(excluded)} rows were excluded)" if excluded else ""
-        raise ValueError(f"k=0: there are no studies to pool{extra}; yi must hold at least one value")
-    mname = get_measure(measure if measure is not None else "GEN").name
-    return y, v, tuple(lab), ni, mname, excluded
-
-
 # ------------------------------------------------------------------------------------------------
 # the inverse-variance model
 # ------------------------------------------------------------------------------------------------
 
 
 def check_model_options(
-    method: str, ci_method: str, pi_method: str, level: float, tau2_ci_max: float | None
+    method: str, ci_method: str | None, pi_method: str, level: float, tau2_ci_max: float | None,
+    test: str | None = None,
 ) -> tuple[str, str, str, float]:
     """The options of :func:`pool` (and :func:`metaoutcome.batch.pool_batch`) checked at the door:
-    ``(method, ci_method, pi_method, alpha)`` with names normalised, or ValueError naming the
-    allowed values."""
-    method = check_choice("method", method, METHODS)
-    ci_method = check_choice("ci_method", ci_method, CI_METHODS)
-    pi_method = check_choice("pi_method", pi_method, PI_METHODS)
+    ``(method, ci_method, pi_method, alpha)`` with names normalised (``test=`` is metafor's name
+    for ``ci_method=``), or ValueError naming the argument and the allowed values."""
+    method = method_option(method, METHODS)
+    ci_method = ci_method_option(ci_method, test)
+    pi_method = pi_method_option(pi_method)
     alpha = 1.0 - check_level(level)
-    if tau2_ci_max is not None and not (float(tau2_ci_max) > 0 and math.isfinite(float(tau2_ci_max))):
-        raise ValueError(f"tau2_ci_max={tau2_ci_max!r} must be a finite number > 0 (or None for metafor's default)")
+    check_tau2_ci_max(tau2_ci_max)
     return method, ci_method, pi_method, alpha
+
+
+def check_tau2_ci_max(tau2_ci_max: Any) -> None:
+    """``tau2_ci_max`` is None or a finite number > 0 (ValueError naming it otherwise)."""
+    if tau2_ci_max is None:
+        return
+    msg = f"tau2_ci_max={tau2_ci_max!r} must be a finite number > 0 (or None for metafor's default max(100, 10 tau^2))"
+    if isinstance(tau2_ci_max, (bool, str, bytes)):
+        raise ValueError(msg)
+    try:
+        val = float(tau2_ci_max)
+    except (TypeError, ValueError):
+        raise ValueError(msg) from None
+    if not (val > 0 and math.isfinite(val)):
+        raise ValueError(msg)
 
 
 def _one(fit: dict[str, Any], method: str, ci_method: str, pi_method: str, notes: _Notes) -> dict[str, Any]:
@@ -260,7 +169,7 @@ def _one(fit: dict[str, Any], method: str, ci_method: str, pi_method: str, notes
     common = method in COMMON_METHODS
     if not fit["converged"][0]:  # pragma: no cover - the bracketing solver always converges
         notes.warn(f"the {method} estimator of tau^2 did not converge")
-    if ci_method in ("knha", "adhoc"):
+    if ci_method in KNHA_METHODS:
         if common:
             notes.warn(
                 f"ci_method={ci_method!r} (Knapp-Hartung) is not meant for a common-effect model "
@@ -309,12 +218,13 @@ def pool(
     data: pd.DataFrame | None = None,
     measure: str | None = None,
     method: str = "REML",
-    ci_method: str = "z",
+    ci_method: str | None = None,
     level: float = 95,
     pi_method: str = "default",
     labels: Sequence[Any] | str | None = None,
     ni: ArrayLike | str | None = None,
     tau2_ci_max: float | None = None,
+    test: str | None = None,
 ) -> PoolResult:
     """Pool effect sizes with a common-effect or random-effects model (metafor ``rma.uni``).
 
@@ -337,9 +247,11 @@ def pool(
         tau^2 estimator, or ``"FE"``/``"EE"``/``"CE"`` for the common-effect model.
     ci_method : {"z", "t", "knha", "adhoc"}, default "z"
         Inference for the pooled estimate: normal, t with k-1 df, Hartung-Knapp-Sidik-Jonkman,
-        or HKSJ with the variance factor floored at 1 (metafor ``test=``).
+        or HKSJ with the variance factor floored at 1 (metafor ``test=``). ``"hksj"`` and ``"hakn"``
+        are accepted as ``"knha"``; ``"hk"`` is refused as ambiguous (see :mod:`metaoutcome.options`).
     level : float, default 95
-        Confidence level in percent, as in metafor.
+        Confidence level: a percentage (95) or a proportion in (0.5, 1) (0.95), as metafor reads
+        it; (0, 0.5] is refused as ambiguous (metafor reads 0.05 as alpha). Stored as the percent.
     pi_method : {"default", "hts"}, default "default"
         Prediction interval: metafor's ``predict`` (critical value from z, or t with k-1 df when
         ``ci_method`` is not z) or Higgins-Thompson-Spiegelhalter (t with k-2 df, floored at 1 as
@@ -351,6 +263,8 @@ def pool(
         Study sizes; needed to back-transform the Freeman-Tukey measure (PFT).
     tau2_ci_max : float, optional
         Upper end of the Q-profile search; default ``max(100, 10 tau^2)`` as metafor.
+    test : {"z", "t", "knha", "adhoc"}, optional
+        metafor's name for ``ci_method``; give either (both only if they agree).
 
     Returns
     -------
@@ -360,8 +274,11 @@ def pool(
     Raises
     ------
     ValueError
-        On NaN/inf values in array input, ``vi <= 0``, mismatched lengths, k = 0, an unknown
-        ``method``/``ci_method``/``pi_method``/``measure`` or ``level`` outside (0, 100).
+        On NaN/inf values in array input, ``vi <= 0`` (naming the rows of a frame), mismatched
+        lengths, k = 0, an unknown ``method``/``ci_method``/``pi_method``/``measure``, a ``level``
+        outside the level rule, ``ci_method`` and ``test`` that disagree, or data whose spread is
+        beyond double precision (|yi| and vi outside |yi| <= 1e50, 1e-100 <= vi <= 1e100 are
+        centred and scaled first; see :mod:`metaoutcome._frontdoor`).
 
     Warns
     -----
@@ -427,25 +344,28 @@ def pool(
     >>> round(nat.estimate, 4), round(nat.ci_low, 4), round(nat.ci_high, 4)
     (0.4894, 0.3441, 0.6962)
     """
-    method, ci_method, pi_method, alpha = check_model_options(method, ci_method, pi_method, level, tau2_ci_max)
-    y, v, lab, nis, mname, excluded = _resolve_inputs(yi, vi, sei, data, labels, ni, measure)
+    method, ci_method, pi_method, alpha = check_model_options(method, ci_method, pi_method, level, tau2_ci_max, test)
+    inp = resolve(yi, vi, sei, data, labels, ni, measure)
+    y, v, lab, nis, mname, excluded = inp.y, inp.v, inp.labels, inp.ni, inp.measure, inp.excluded
     notes = _Notes()
     if y.size == 1 and ci_method != "z":
         notes.warn(f"k = 1: ci_method={ci_method!r} needs k >= 2; using ci_method='z' (metafor does the same)")
         ci_method = "z"
     if excluded:
-        listed = "; ".join(f"row {e.row} ({e.label}): {e.reason}" for e in excluded)
-        notes.warn(f"{len(excluded)} of {len(excluded) + y.size} rows excluded from pooling: {listed}")
+        notes.warn(excluded_note(excluded, inp.n_input))
     if get_measure(mname).needs_ni and nis is None:
         notes.warn(f"measure {mname!r} needs ni to back-transform; natural-scale values will be NaN")
-    fit = fit_many(stack(y, v), method, ci_method, alpha, pi_method, tau2_ci_max)
+    # data beyond 1e50 (or variances beyond 1e+-100) are centred and scaled first (_frontdoor)
+    fit = fit_conditioned(
+        stack(y, v), lambda st, tmax: fit_many(st, method, ci_method, alpha, pi_method, tmax), tau2_ci_max
+    )
     out = _one(fit, method, ci_method, pi_method, notes)
     model = "common" if method in COMMON_METHODS else "random"
     return PoolResult(
         k=int(y.size),
         method=method,
         ci_method=ci_method,
-        level=float(level),
+        level=level_percent(level),
         measure=mname,
         yi=y,
         vi=v,
@@ -471,11 +391,12 @@ def _tables(
     """Checked 2x2 tables; tables with a missing count are excluded and reported (as metafor omits them)."""
     from .effects.binary import _other_cell  # (lazily: pool() need not load the effect-size package)
 
-    a = as_float_array("ai", ai, nonnegative=True, allow_nan=True)
-    c = as_float_array("ci", ci, nonnegative=True, allow_nan=True)
+    labels = check_labels(labels)
+    cells = check_counts({"ai": ai, "ci": ci}, allow_nan=True)
+    a, c = cells["ai"], cells["ci"]
     # the second cell of each arm, from it or from the arm size (the effect-size step's rule)
-    b = as_float_array("bi", _other_cell(a, bi, n1i, "bi", "n1i", "ai"), nonnegative=True, allow_nan=True)
-    d = as_float_array("di", _other_cell(c, di, n2i, "di", "n2i", "ci"), nonnegative=True, allow_nan=True)
+    b = check_counts({"bi": _other_cell(a, bi, n1i, "bi", "n1i", "ai")}, allow_nan=True)["bi"]
+    d = check_counts({"di": _other_cell(c, di, n2i, "di", "n2i", "ci")}, allow_nan=True)["di"]
     k = check_same_length(ai=a, bi=b, ci=c, di=d) if labels is None else check_same_length(ai=a, bi=b, ci=c, di=d, labels=list(labels))
     lab = tuple(str(s) for s in labels) if labels is not None else tuple(f"Study {i + 1}" for i in range(k))
     missing = np.isnan(a) | np.isnan(b) | np.isnan(c) | np.isnan(d)
@@ -555,7 +476,7 @@ def pool_mh(
     measure : {"OR", "RR", "RD"}, default "OR"
         Odds ratio, risk ratio or risk difference.
     level : float, default 95
-        Confidence level in percent.
+        Confidence level in percent (95), or as a proportion in (0.5, 1) (0.95, metafor's habit).
     labels : sequence, optional
         Study labels.
     correct : bool, default True
@@ -602,6 +523,8 @@ def pool_mh(
     """
     measure = check_choice("measure", measure, ["OR", "RR", "RD"])
     alpha = 1.0 - check_level(level)
+    correct = check_flag("correct", correct)
+    add = float(check_number("add", add, minimum=0) or 0.0)
     if ci is None:
         raise ValueError("ci (events in group 2) is required")
     notes = _Notes()
@@ -680,7 +603,7 @@ def pool_mh(
             "undefined (yi = NaN); the table still enters the MH estimate but not Q"
         )
     return PoolResult(
-        k=k, method="MH", ci_method="z", level=float(level), measure=measure, converged=True, iterations=0,
+        k=k, method="MH", ci_method="z", level=level_percent(level), measure=measure, converged=True, iterations=0,
         yi=yi, vi=vi, labels=lab, weights=100.0 * w / float(np.sum(w)), model="MH", excluded=tuple(excluded),
         tables=np.column_stack([a, b, c, d]),
         notes=tuple(notes.items), extra=extra, **_z_inference(beta, se, alpha), **het,
@@ -706,7 +629,7 @@ def pool_peto(
     ai, bi, ci, di, n1i, n2i : array-like
         2x2 tables as in :func:`pool_mh`.
     level : float, default 95
-        Confidence level in percent.
+        Confidence level in percent (95), or as a proportion in (0.5, 1) (0.95, metafor's habit).
     labels : sequence, optional
         Study labels.
     add : float, default 0.5
@@ -739,6 +662,7 @@ def pool_peto(
     -1.237343
     """
     alpha = 1.0 - check_level(level)
+    add = float(check_number("add", add, minimum=0) or 0.0)
     if ci is None:
         raise ValueError("ci (events in group 2) is required")
     notes = _Notes()
@@ -772,7 +696,7 @@ def pool_peto(
             "undefined (yi = NaN) and it contributes nothing to the Peto estimate or Q"
         )
     return PoolResult(
-        k=k, method="PETO", ci_method="z", level=float(level), measure="OR", converged=True, iterations=0,
+        k=k, method="PETO", ci_method="z", level=level_percent(level), measure="OR", converged=True, iterations=0,
         yi=yi, vi=vi, labels=lab, weights=100.0 * v / sv, model="Peto", excluded=tuple(excluded),
         tables=np.column_stack([a, b, c, d]), notes=tuple(notes.items), extra={"k_yi": float(k_yi), "add": float(add)},
         **_z_inference(beta, se, alpha), **het,

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,11 +50,13 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from ._checks import as_float_array, check_choice, check_level, check_same_length
+from ._checks import check_flag, check_names, check_positions, level_percent
 from ._display import ReportMixin
-from .engine.estimators import COMMON
-from .engine.mods import RMA_METHODS, RMA_TESTS, RmaFit, default_btt, fit_rma, pseudo_r2
+from ._frontdoor import excluded_note, refuse_extreme, resolve
+from .engine.mods import RmaFit, default_btt, fit_rma, pseudo_r2
 from .engine.permute import permutation_refits
+from .options import CI_METHODS, COMMON_METHODS, KNHA_METHODS, METHODS, ci_method_option, method_option
+from .results import ExcludedRow
 
 __all__ = [
     "meta_regression",
@@ -67,9 +70,9 @@ __all__ = [
 
 FloatArray = NDArray[np.float64]
 #: Allowed ``method`` values (metafor's names; FE/EE/CE = common effect).
-REGRESSION_METHODS: tuple[str, ...] = RMA_METHODS
+REGRESSION_METHODS: tuple[str, ...] = METHODS
 #: Allowed ``test`` values.
-REGRESSION_TESTS: tuple[str, ...] = RMA_TESTS
+REGRESSION_TESTS: tuple[str, ...] = CI_METHODS
 #: A progress callback receives (done, total).
 ProgressCallback = Callable[[int, int], None]
 
@@ -128,6 +131,7 @@ def design_matrix(
     """
     k = len(data)
     lab = list(labels) if labels is not None else [f"Study {i + 1}" for i in range(k)]
+    intercept = check_flag("intercept", intercept)
     cols: list[FloatArray] = [np.ones(k)] if intercept else []
     names: list[str] = ["intrcpt"] if intercept else []
     for m in mods:
@@ -251,6 +255,8 @@ class MetaRegressionResult(ReportMixin):
         implies (metafor ``confint(res)``); NaN for a common-effect model.
     tau2_ci_signs : tuple of str
         ``">"`` for a bound at the search limit (metafor prints ``>100.0000``), else ``""``.
+    excluded : tuple of ExcludedRow
+        Rows of the input frame not used, with the reason (as :attr:`PoolResult.excluded`).
     """
 
     k: int
@@ -299,6 +305,8 @@ class MetaRegressionResult(ReportMixin):
     h2_ci_low: float = math.nan
     h2_ci_high: float = math.nan
     tau2_ci_signs: tuple[str, str] = ("", "")
+
+    excluded: tuple[ExcludedRow, ...] = field(default=())
 
     @property
     def tau_ci_low(self) -> float:
@@ -398,10 +406,10 @@ class MetaRegressionResult(ReportMixin):
 
     def report(self) -> dict[str, Any]:
         """Display structure: title, model-level lines, coefficient table, notes."""
-        kind = "Fixed-Effects" if self.method in COMMON else "Mixed-Effects"
+        kind = "Fixed-Effects" if self.method in COMMON_METHODS else "Mixed-Effects"
         title = f"{kind} Model (k = {self.k}; tau^2 estimator: {self.method}; test: {self.test})"
         lines: list[tuple[str, Any]] = []
-        if self.method not in COMMON:
+        if self.method not in COMMON_METHODS:
             lines += [("tau^2 (residual)", self.tau2), ("I^2 (residual, %)", self.i2), ("H^2 (residual)", self.h2)]
             if not math.isnan(self.r2):
                 lines.append(("R^2 (%)", self.r2))
@@ -482,6 +490,7 @@ class PermutationTestResult(ReportMixin):
 def _result_from_fit(
     fit: RmaFit, y: FloatArray, v: FloatArray, X: FloatArray, terms: tuple[str, ...], labels: tuple[str, ...],
     method: str, test: str, level: float, intercept: bool, measure: str, notes: tuple[str, ...],
+    excluded: tuple[ExcludedRow, ...] = (),
 ) -> MetaRegressionResult:  # fmt: skip
     int_only = X.shape[1] == 1 and intercept
     r2 = float("nan") if (int_only or not intercept) else pseudo_r2(y, v, X, fit, method)
@@ -494,7 +503,7 @@ def _result_from_fit(
         yi=y, vi=v, X=X, labels=labels, weights=fit.weights, intercept=intercept, measure=measure,
         converged=fit.converged, notes=notes, tau2_ci_low=fit.tau2_ci[0], tau2_ci_high=fit.tau2_ci[1],
         i2_ci_low=fit.i2_ci[0], i2_ci_high=fit.i2_ci[1], h2_ci_low=fit.h2_ci[0], h2_ci_high=fit.h2_ci[1],
-        tau2_ci_signs=fit.tau2_ci_signs,
+        tau2_ci_signs=fit.tau2_ci_signs, excluded=excluded,
     )  # fmt: skip
 
 
@@ -502,30 +511,34 @@ def meta_regression(
     data: pd.DataFrame | None = None,
     mods: Sequence[str] | str | None = None,
     *,
-    yi: ArrayLike | str = "yi",
-    vi: ArrayLike | str | None = "vi",
+    yi: ArrayLike | str | None = None,
+    vi: ArrayLike | str | None = None,
     sei: ArrayLike | str | None = None,
     X: ArrayLike | pd.DataFrame | None = None,
     labels: Sequence[Any] | str | None = None,
     method: str = "REML",
-    test: str = "z",
+    test: str | None = None,
     level: float = 95,
     btt: Sequence[int] | None = None,
     intercept: bool = True,
-    measure: str = "GEN",
+    measure: str | None = None,
+    ci_method: str | None = None,
 ) -> MetaRegressionResult:
     """Mixed-effects meta-regression (metafor ``rma(yi, vi, mods = ~ ..., method, test)``).
 
     Parameters
     ----------
     data : DataFrame, optional
-        Holds ``yi``, ``vi`` (or ``sei``) and the moderator columns.
+        Holds ``yi``, ``vi`` (or ``sei``) and the moderator columns: the effect-size frame from
+        ``effects.from_*`` is read as :func:`metaoutcome.pool` reads it (same rows, exclusions
+        and measure; see :mod:`metaoutcome._frontdoor`). Rows with a missing ``yi``/``vi`` or
+        moderator are excluded and reported (``excluded``, and a warning).
     mods : str or sequence of str, optional
         Moderator columns of ``data``. Numeric columns enter linearly; text/boolean/categorical
         columns become treatment-coded dummies, first level the reference (R's ``factor``).
     yi, vi, sei : array-like or str
         Effect sizes and sampling variances (or standard errors): arrays, or column names of
-        ``data``. Defaults ``"yi"``/``"vi"``.
+        ``data``. Defaults: the frame's ``yi`` and ``vi`` (else ``sei``) columns.
     X : array-like or DataFrame, optional
         A design matrix used as it is, instead of ``mods`` (include a column of ones for an
         intercept and set ``intercept=True`` so that the omnibus test skips it; column names of
@@ -537,14 +550,18 @@ def meta_regression(
     test : {"z", "knha", "t", "adhoc"}, default "z"
         Normal tests; Knapp-Hartung (t with k - p df and the variance factor; the omnibus test
         becomes an F test); t without the factor; Knapp-Hartung with the factor floored at 1.
+        ``"hksj"`` and ``"hakn"`` are accepted as ``"knha"``; ``"hk"`` is refused as ambiguous.
     level : float, default 95
-        Confidence level in percent.
+        Confidence level in percent (95), or as a proportion in (0.5, 1) (0.95, metafor's habit).
     btt : sequence of int, optional
         0-based positions of the coefficients in the omnibus test (default all but the intercept).
     intercept : bool, default True
         Include an intercept (with ``mods``), or declare that ``X`` has one in its first column.
-    measure : str, default "GEN"
-        Measure name (for display).
+    measure : str, optional
+        Measure name (for display); default the frame's (``attrs["measure"]`` or its
+        ``measure`` column), else ``"GEN"``.
+    ci_method : {"z", "knha", "t", "adhoc"}, optional
+        :func:`metaoutcome.pool`'s name for ``test``; give either (both only if they agree).
 
     Returns
     -------
@@ -596,43 +613,29 @@ def meta_regression(
     >>> res.terms, round(float(res.estimate[1]), 4)
     (('intrcpt', 'x1'), 0.1496)
     """
-    method = check_choice("method", method, REGRESSION_METHODS)
-    test = check_choice("test", test, REGRESSION_TESTS)
-    check_level(level)
+    method = method_option(method, REGRESSION_METHODS)
+    test = ci_method_option(ci_method, test)
+    level = level_percent(level)
     notes: list[str] = []
-
-    def col(val: Any, arg: str) -> Any:
-        if isinstance(val, str):
-            if data is None:
-                raise ValueError(f"{arg}={val!r} names a column and needs data= (a DataFrame)")
-            if val not in data.columns:
-                listed = ", ".join(repr(c) for c in data.columns)
-                raise ValueError(f"{arg}={val!r} is not a column of data; the columns are: {listed}")
-            return data[val].to_numpy()
-        return val
-
-    if data is not None and not isinstance(data, pd.DataFrame):
-        raise ValueError(f"data must be a pandas DataFrame; got {type(data).__name__}")
-    y = as_float_array("yi", col(yi, "yi"))
-    if sei is not None:
-        v = as_float_array("sei", col(sei, "sei"), positive=True) ** 2
-    elif vi is not None:
-        v = as_float_array("vi", col(vi, "vi"), positive=True)
-    else:
-        raise ValueError("give the sampling variances vi= or the standard errors sei=")
-    k = check_same_length(yi=y, vi=v)
-    if isinstance(labels, str):
-        lab = tuple(str(s) for s in col(labels, "labels"))
-    elif labels is not None:
-        lab = tuple(str(s) for s in labels)
-    elif data is not None:
-        lc = next((c for c in ("label", "trial_id", "trial", "study", "study_id", "slab") if c in data.columns), None)
-        lab = tuple(data[lc].astype(str)) if lc else tuple(f"Study {i + 1}" for i in range(k))
-    else:
-        lab = tuple(f"Study {i + 1}" for i in range(k))
-    check_same_length(yi=y, labels=lab)
     if X is not None and mods is not None:
         raise ValueError("give either mods= (column names) or X= (a design matrix), not both")
+    if isinstance(data, pd.DataFrame) or data is None:
+        frame_in = data
+    else:
+        raise ValueError(f"data must be a pandas DataFrame; got {type(data).__name__}")
+    mlist = check_names("mods", mods)
+    intercept = check_flag("intercept", intercept)
+    if mlist and frame_in is None:
+        raise ValueError("mods= names columns and needs data= (a DataFrame); or pass a design matrix X=")
+    inp = resolve(yi, vi, sei, frame_in, labels, None, measure, required=mlist, what="the meta-regression")
+    y, v, lab, measure = inp.y, inp.v, inp.labels, inp.measure
+    refuse_extreme(y, v, "meta_regression")
+    k = y.size
+    if inp.excluded:
+        msg = excluded_note(inp.excluded, inp.n_input, "the meta-regression")
+        notes.append(msg)
+        warnings.warn(msg, UserWarning, stacklevel=2)
+
     if X is not None:
         if isinstance(X, pd.DataFrame):
             terms = tuple(str(c) for c in X.columns)
@@ -641,6 +644,9 @@ def meta_regression(
             Xm = np.asarray(X, dtype=float)
             if Xm.ndim == 1:
                 Xm = Xm[:, None]
+        if Xm.ndim == 2 and Xm.shape[0] == inp.n_input and inp.n_input != k:
+            Xm = Xm[inp.keep]  # X's rows are the input rows; the excluded ones go with them
+        if not isinstance(X, pd.DataFrame):
             terms = tuple(
                 "intrcpt" if (j == 0 and intercept and np.all(Xm[:, 0] == 1)) else f"x{j}" for j in range(Xm.shape[1])
             )
@@ -652,14 +658,11 @@ def meta_regression(
         _check_rank(Xm, terms)
         has_int = intercept and bool(np.all(Xm[:, 0] == 1))
     else:
-        mlist = [mods] if isinstance(mods, str) else list(mods or [])
-        if mlist and data is None:
-            raise ValueError("mods= names columns and needs data= (a DataFrame); or pass a design matrix X=")
-        frame = data if data is not None else pd.DataFrame(index=range(k))
+        frame = inp.frame if inp.frame is not None else pd.DataFrame(index=range(k))
         Xm, terms = design_matrix(frame, mlist, intercept=intercept, labels=lab)
         has_int = intercept
     p = Xm.shape[1]
-    if method in COMMON:
+    if method in COMMON_METHODS:
         if p > k:
             raise ValueError(f"k = {k} studies cannot estimate p = {p} coefficients")
     elif p + 1 > k:
@@ -667,13 +670,12 @@ def meta_regression(
             f"k = {k} studies are too few for p = {p} coefficients plus tau^2 (method={method!r}); "
             f"need k >= {p + 1}, or use method='FE'"
         )
-    bt = tuple(int(b) for b in btt) if btt is not None else default_btt(p, has_int)
-    if any(b < 0 or b >= p for b in bt):
-        raise ValueError(f"btt={list(bt)} must hold positions in 0..{p - 1}")
-    if method in COMMON and test in ("knha", "adhoc"):
+    bt = check_positions("btt", btt, p) if btt is not None else default_btt(p, has_int)
+    if method in COMMON_METHODS and test in KNHA_METHODS:
         notes.append(f"test={test!r} (Knapp-Hartung) is not meant for a fixed-effects model; metafor warns the same")
     fit = fit_rma(y, v, Xm, method, test, float(level), bt, has_int, profile=True)
-    return _result_from_fit(fit, y, v, Xm, terms, lab, method, test, float(level), has_int, measure, tuple(notes))
+    return _result_from_fit(fit, y, v, Xm, terms, lab, method, test, float(level), has_int, measure, tuple(notes),
+                            inp.excluded)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -768,7 +770,7 @@ def permutation_test(
         n_exact = math.factorial(k)
         for c in counts:
             n_exact //= math.factorial(int(c))
-    use_exact = bool(exact) if exact is not None else n_exact <= iter
+    use_exact = check_flag("exact", exact) if exact is not None else n_exact <= iter
     if use_exact and n_exact > 5_000_000:
         raise ValueError(f"exact=True needs {n_exact} refits; too many (use random permutations, exact=False)")
     stat_perm, qm_perm, total = permutation_refits(

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from ._checks import check_choice
+from ._checks import check_choice, level_percent
 from ._display import ReportMixin
 from .engine import dist
 from .engine.mods import fit_rma
@@ -715,7 +715,7 @@ def pet_peese(result: Any, *, alpha: float = 0.10, level: float | None = None) -
     k = y.size
     if k < 3:
         raise ValueError(f"pet_peese needs k >= 3 studies (two coefficients and a residual df); got k={k}")
-    level = lv if level is None else float(level)
+    level = lv if level is None else level_percent(level)
     pet = _wls(y, v, np.column_stack([np.ones(k), np.sqrt(v)]), level)
     pet.insert(0, "term", ["intrcpt", "sei"])
     peese = _wls(y, v, np.column_stack([np.ones(k), v]), level)

@@ -42,8 +42,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
-from ._checks import check_choice, check_level
+from ._checks import check_choice, check_level, check_names, level_percent
+from ._frontdoor import excluded_note, resolve
+from .options import TAU2_MODES, ci_method_option, method_option
 from .pooling import pool
 from .results import PoolResult
 
@@ -53,7 +56,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["SubgroupResult", "subgroup_analysis", "TAU2_MODES"]
 
 #: Allowed values of ``subgroup_analysis(..., tau2=)``.
-TAU2_MODES: tuple[str, ...] = ("separate", "common")
 
 _NAN = float("nan")
 _TAU2_WORDS = {"separate": "separate tau^2 per subgroup", "common": "tau^2 common to all subgroups"}
@@ -379,42 +381,42 @@ def subgroup_analysis(
     if not isinstance(data, pd.DataFrame):
         raise ValueError(f"data must be a DataFrame from the effect-size step; got {type(data).__name__}")
     tau2 = check_choice("tau2", tau2, TAU2_MODES)
-    if by not in data.columns:
+    if not isinstance(by, str) or by not in data.columns:
         raise ValueError(f"by={by!r} is not a column of data; columns: {list(data.columns)}")
-    if labels is not None and labels not in data.columns:
-        raise ValueError(f"labels={labels!r} is not a column of data; columns: {list(data.columns)}")
-    lab = data[labels].astype(str) if labels is not None else pd.Series([f"row {i}" for i in range(len(data))], index=data.index)
-    excluded: list[tuple[str, str]] = []
-    usable = data["yi"].notna() & data["vi"].notna() if {"yi", "vi"} <= set(data.columns) else None
-    if usable is None:
-        raise ValueError("data must have 'yi' and 'vi' columns (run an effects.from_* function first)")
-    reason = data["exclusion_reason"] if "exclusion_reason" in data.columns else pd.Series(None, index=data.index)
-    for i in data.index[~usable]:
-        excluded.append((lab[i], str(reason[i]) if pd.notna(reason[i]) else "no effect size"))
-    missing_group = usable & data[by].isna()
-    for i in data.index[missing_group]:
-        excluded.append((lab[i], f"no value in '{by}'"))
-    keep = data[usable & ~missing_group]
-    if keep.empty:
-        raise ValueError("no study has an effect size and a subgroup; nothing to pool")
-    groups = list(dict.fromkeys(keep[by].astype(str)))
+    kwargs = dict(pool_kwargs)
+    for arg in ("yi", "vi", "sei", "ni", "data"):
+        if arg in kwargs:
+            raise ValueError(f"{arg}= is not an option of subgroup_analysis: the effect sizes come from data's columns")
+    # the front door pool and meta_regression use: same rows, exclusions and measure
+    inp = resolve(data, labels=labels, measure=kwargs.pop("measure", None), required=[by],
+                  what="the subgroup analysis")
+    if order is not None:
+        order = check_names("order", order)
+    excluded = [(e.label, e.reason) for e in inp.excluded]
+    if inp.excluded:
+        warnings.warn(excluded_note(inp.excluded, inp.n_input, "the subgroup analysis"), UserWarning, stacklevel=2)
+    gcol = np.asarray(inp.frame[by].astype(str)) if inp.frame is not None else np.array([], dtype=str)
+    groups = list(dict.fromkeys(gcol.tolist()))
     if order is not None:
         unknown = [g for g in order if g not in groups]
         if unknown:
             raise ValueError(f"order names subgroups {unknown} that are not in '{by}'; present: {groups}")
         groups = [g for g in order if g in groups] + [g for g in groups if g not in order]
 
-    kwargs = dict(pool_kwargs)
-    measure = kwargs.pop("measure", keep.attrs.get("measure"))
+    # metafor's test= is pool's ci_method=: one name from here on
+    if "test" in kwargs or "ci_method" in kwargs:
+        kwargs["ci_method"] = ci_method_option(kwargs.get("ci_method"), kwargs.pop("test", None))
+    measure = inp.measure
 
-    def fit(frame: pd.DataFrame, **over: Any) -> PoolResult:
-        ni = frame["ni"].to_numpy(dtype=float) if "ni" in frame.columns and frame["ni"].notna().all() else None
+    def fit(rows: NDArray[np.bool_], **over: Any) -> PoolResult:
+        ni = inp.ni[rows] if inp.ni is not None else None
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*k = 1.*")
-            return pool(frame["yi"].to_numpy(dtype=float), frame["vi"].to_numpy(dtype=float), measure=measure,
-                        labels=list(lab[frame.index]), ni=ni, **{**kwargs, **over})
+            return pool(inp.y[rows], inp.v[rows], measure=measure, labels=[inp.labels[i] for i in np.flatnonzero(rows)],
+                        ni=ni, **{**kwargs, **over})
 
-    frames = {g: keep[keep[by].astype(str) == g] for g in groups}
+    frames = {g: gcol == g for g in groups}
+    keep = np.ones(gcol.size, dtype=bool)
     if tau2 == "common":
         if kwargs.get("pi_method", "default") != "default":
             raise ValueError(f"pi_method={kwargs['pi_method']!r} is not available with tau2='common'; the "
@@ -449,7 +451,7 @@ def subgroup_analysis(
 def _common_tau2(
     by: str,
     groups: list[str],
-    frames: Mapping[str, pd.DataFrame],
+    frames: Mapping[str, NDArray[np.bool_]],
     within: Mapping[str, PoolResult],
     overall: PoolResult,
     excluded: tuple[tuple[str, str], ...],
@@ -458,12 +460,12 @@ def _common_tau2(
 ) -> SubgroupResult:
     """The subgroup model with one tau^2 (see :func:`subgroup_analysis`, Notes)."""
     from .engine import dist
-    from .engine.estimators import COMMON
-    from .regression import REGRESSION_METHODS, REGRESSION_TESTS, meta_regression
+    from .options import COMMON_METHODS as COMMON
+    from .regression import meta_regression
 
-    method = check_choice("method", kwargs.get("method", "REML"), REGRESSION_METHODS)
-    test = check_choice("ci_method", kwargs.get("ci_method", "z"), REGRESSION_TESTS)
-    level = float(kwargs.get("level", 95))
+    method = method_option(kwargs.get("method", "REML"))
+    test = ci_method_option(kwargs.get("ci_method"))
+    level = level_percent(kwargs.get("level", 95))
     alpha = 1.0 - check_level(level)
     y = np.concatenate([within[g].yi for g in groups])
     v = np.concatenate([within[g].vi for g in groups])

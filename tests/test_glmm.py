@@ -121,7 +121,7 @@ def test_k1_glmm() -> None:
     [
         (dict(xi=[1, 2], ni=[10]), "lengths differ"),
         (dict(xi=[11], ni=[10]), "xi must be <= ni"),
-        (dict(xi=[1.5], ni=[10]), "xi must be whole numbers"),
+        (dict(xi=[1.5], ni=[10]), r"xi must be a whole number \(a count\)"),
         (dict(xi=[-1], ni=[10]), "xi must be >= 0"),
         (dict(xi=[1], ni=[0]), "ni must be > 0"),
         (dict(xi=[], ni=[]), "k=0"),

@@ -53,7 +53,7 @@ def test_contour_enhanced_funnel_and_filled_studies() -> None:
     with pytest.raises(ValueError, match="contours need a centre"):
         funnel(plo, contours=True)
     funnel(plo, contours=(90, 95), center=0.2)
-    with pytest.raises(ValueError, match=r"contours=\(0, 95\) must be levels in \(0, 100\)"):
+    with pytest.raises(ValueError, match=r"contours\[0\]=0 is not a confidence level"):
         funnel(result(), contours=(0, 95))
 
 

@@ -194,7 +194,7 @@ def test_bubble_draws_into_a_given_axes_without_pyplot() -> None:
         (lambda r, c: r, dict(mod=7), r"mod=7 must be the position of a moderator column"),
         (lambda r, c: r, dict(plim=(3, 1)), r"plim=\(3, 1\) must be"),
         (lambda r, c: r, dict(n_points=1), r"n_points=1 must be at least 2"),
-        (lambda r, c: r, dict(level=120), r"level=120 must be a percentage"),
+        (lambda r, c: r, dict(level=120), r"level=120 is not a confidence level"),
         (lambda r, c: r, dict(refline="zero"), r"refline='zero' must be a number, None, or 'null'"),
         (lambda r, c: mo.pool(c["yi"], c["vi"]), {}, r"must be a meta-regression .* without X"),
     ],

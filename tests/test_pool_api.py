@@ -121,7 +121,7 @@ def test_pft_back_transform_uses_harmonic_mean() -> None:
         (dict(yi=[0.1, 0.2], vi=[0.1]), r"lengths differ: yi has 2, vi has 1"),
         (dict(yi=[], vi=[]), r"k=0"),
         (dict(yi=[0.1], vi=[0.1], method="XX"), r"method='XX' is not one of the allowed values: 'FE', 'EE', 'CE', 'DL'"),
-        (dict(yi=[0.1], vi=[0.1], ci_method="hk"), r"ci_method='hk' is not one of the allowed values: 'z', 't', 'knha', 'adhoc'"),
+        (dict(yi=[0.1], vi=[0.1], ci_method="hk"), r"ci_method='hk' is ambiguous: .*'knha'.*'adhoc'"),
         (dict(yi=[0.1], vi=[0.1], pi_method="x"), r"pi_method='x' is not one of the allowed values"),
         (dict(yi=[0.1], vi=[0.1], level=0), r"level=0 is not a confidence level"),
         (dict(yi=[0.1], vi=[0.1], level=100), r"level=100 is not a confidence level"),

@@ -172,11 +172,17 @@ def test_unknown_column_names_the_columns() -> None:
         meta_regression(frame("bcg"), ["latitude"])
 
 
-def test_missing_moderator_names_column_and_rows() -> None:
+def test_missing_moderator_rows_excluded_and_reported() -> None:
+    """One rule for missing values (the front door): the row is excluded and reported, as pool does
+    with a missing yi and as metafor drops rows with a missing moderator (with a warning)."""
     df = frame("bcg")
     df.loc[[2, 5], "ablat"] = np.nan
-    with pytest.raises(ValueError, match=r"column 'ablat' has missing values in rows 2 \(.*\), 5 \("):
-        meta_regression(df, ["ablat"])
+    with pytest.warns(UserWarning, match=r"2 of 13 rows excluded from the meta-regression: row 2 \(.*\): no value in 'ablat'; row 5"):
+        res = meta_regression(df, ["ablat"])
+    assert [(e.row, e.reason) for e in res.excluded] == [(2, "no value in 'ablat'"), (5, "no value in 'ablat'")]
+    ref = meta_regression(df.drop(index=[2, 5]), ["ablat"])
+    np.testing.assert_array_equal(res.estimate, ref.estimate)
+    assert res.k == 11
 
 
 def test_bad_method_and_test_list_allowed_values() -> None:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from .._checks import LEVEL_RULE, as_float_array, check_choice, level_percent, positions
+from .._checks import FLAG_RULE, LEVEL_RULE, as_float_array, check_choice, flag_array, level_percent, positions
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -101,9 +101,12 @@ def check_lengths(**arrays: FloatArray) -> int:
 def level_array(level: ArrayLike, n: int, name: str = "level") -> FloatArray:
     """Confidence level(s) -> fraction(s), one per row, by :func:`level_percent`'s rule; NaN stays NaN.
 
-    A single value is recycled; a vector (e.g. a ``ci_level`` column) must have one per row.
+    A single value is recycled (and must be a level: NaN refused); a vector (e.g. a ``ci_level``
+    column) must have one per row, where NaN marks a missing level and gives NaN for that row.
     Percentages (95) and proportions in (0.5, 1) (0.95) are both read as 95%.
     """
+    if np.ndim(level) == 0:  # one level for every row: the scalar rule (NaN refused, not "missing")
+        return np.full(n, level_percent(level, name) / 100.0)
     raw = np.asarray(level, dtype=object).reshape(-1)
     wrong_type = np.array([isinstance(v, (str, bytes, bool, np.bool_)) for v in raw], dtype=bool)
     lv = np.full(raw.size, np.nan)
@@ -117,6 +120,22 @@ def level_array(level: ArrayLike, n: int, name: str = "level") -> FloatArray:
         )
     pct = np.where(lv < 1.0, lv * 100.0, lv)
     return broadcast(name, pct, n) / 100.0
+
+
+def level_column_percent(lvl: FloatArray) -> tuple[FloatArray, BoolArray]:
+    """A ``ci_level`` column by the one level rule, row by row: ``(percent, bad)``.
+
+    NaN stays NaN (no level given); proportions in (0.5, 1) become percentages; ``bad`` marks
+    values outside the rule (<= 0.5, >= 100).
+    """
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isnan(lvl) & ~((lvl > 0.5) & (lvl < 100))
+        pct = np.where(lvl < 1.0, lvl * 100.0, lvl)
+    return np.where(bad, np.nan, pct), bad
+
+
+#: the rule a ci_level value breaks, for Problem messages
+LEVEL_COLUMN_RULE = "a confidence level (95 or 0.95; values in (0, 0.5] are ambiguous, >= 100 impossible)"
 
 
 def z_crit(level_frac: FloatArray) -> FloatArray:
@@ -219,25 +238,30 @@ def column(frame: pd.DataFrame, cols: Mapping[str, str | None], key: str, *, req
 
 
 def bool_column(frame: pd.DataFrame, cols: Mapping[str, str | None], key: str) -> BoolArray:
-    """A true/false column (bools, 0/1 or the strings "true"/"false"); missing -> False."""
+    """A true/false column read by :func:`.._checks.flag_array` (missing -> False).
+
+    An unreadable value is refused naming the column and the row labels.
+    """
     name = cols.get(key)
     if name is None or name not in frame.columns:
         return np.zeros(len(frame), dtype=bool)
-    s = frame[name]
+    try:
+        return flag_array(repr(name), frame[name].to_numpy(dtype=object))
+    except ValueError:
+        bad = [not _is_flag(v) for v in frame[name]]
+        labels = [lab for lab, b in zip(row_labels(frame), bad) if b][:10]
+        values = frame[name][np.array(bad, dtype=bool)].tolist()[:10]
+        raise ValueError(
+            f"column {name!r} must be a flag; rows {labels} are not (values: {values}); {FLAG_RULE}"
+        ) from None
 
-    def one(v: Any) -> bool:
-        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
-            return False
-        if isinstance(v, str):
-            t = v.strip().lower()
-            if t in ("true", "t", "yes", "y", "1", "nr", "ne"):
-                return True
-            if t in ("false", "f", "no", "n", "0", ""):
-                return False
-            raise ValueError(f"column {name!r} must be true/false; got {v!r}")
-        return bool(v)
 
-    return np.array([one(v) for v in s], dtype=bool)
+def _is_flag(v: Any) -> bool:
+    try:
+        flag_array("v", [v])
+    except ValueError:
+        return False
+    return True
 
 
 class Exclusions:

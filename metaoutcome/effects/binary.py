@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from .._checks import check_choice
+from .._checks import check_choice, check_flag, count_violations
 from ._common import (
     FloatArray,
     Problem,
@@ -49,11 +49,9 @@ def _other_cell(a: FloatArray, cell: ArrayLike | None, total: ArrayLike | None, 
             raise_problems([Problem(total_name, f"equal to {a_name} + {cell_name}", bad,
                                     {total_name: nt, a_name: a, cell_name: b})])
             return b
-        with np.errstate(invalid="ignore"):
-            raise_problems([
-                Problem(a_name, f"<= {total_name}", a > nt, {a_name: a, total_name: nt}),
-                Problem(total_name, "> 0 (a group size)", nt <= 0, {total_name: nt}),
-            ])
+        # the one count rule: the group size is a whole number > 0 and holds the events
+        raise_problems([Problem(arg, rule, mask, shown) for arg, rule, mask, shown in
+                        count_violations({a_name: a}, {total_name: nt}, [(a_name, total_name)])])
         return nt - a
     return float_arg(cell_name, cell)
 
@@ -132,13 +130,10 @@ def two_arm_es(
     b = _other_cell(a, bi, n1i, "bi", "n1i", "ai")
     d = _other_cell(c, di, n2i, "di", "n2i", "ci")
     check_lengths(ai=a, bi=b, ci=c, di=d)
-    with np.errstate(invalid="ignore"):
-        raise_problems([
-            Problem(name, ">= 0 (a count)", x < 0, {name: x})
-            for name, x in (("ai", a), ("bi", b), ("ci", c), ("di", d))
-        ])
+    raise_problems([Problem(arg, rule, mask, shown) for arg, rule, mask, shown in
+                    count_violations({"ai": a, "bi": b, "ci": c, "di": d})])
     ni_u = a + b + c + d
-    if drop00:
+    if check_flag("drop00", drop00):
         id00 = ((a == 0) & (c == 0)) | ((b == 0) & (d == 0))
         a, b, c, d = (np.where(id00, np.nan, x) for x in (a, b, c, d))
     zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from .._checks import check_choice, positions
+from .._checks import check_choice, check_flag, count_violations, positions
 from ._common import (
     ON_INVALID_CHOICES,
     BoolArray,
@@ -33,7 +33,9 @@ from ._common import (
     finish_frame,
     float_arg,
     handle_problems,
+    LEVEL_COLUMN_RULE,
     level_array,
+    level_column_percent,
     raise_problems,
     resolve_columns,
     row_labels,
@@ -325,7 +327,7 @@ def hr_from_ci(
     yi = np.log(h)
     vi, asym = _ci_core(yi, np.log(lo), np.log(up), z_crit(lv), b)
     flag = asym > check_tol
-    if check:
+    if check_flag("check", check):
         _warn_asymmetric(flag, f"positions {positions(flag)}", b, check_tol)
     return result_frame(yi, vi, "HR", ci_asymmetry=asym, ci_asymmetric=flag)
 
@@ -503,6 +505,9 @@ def hr_from_events(observed1: ArrayLike, expected1: ArrayLike, observed2: ArrayL
     check_lengths(**arrs)
     with np.errstate(invalid="ignore"):
         raise_problems([Problem(name, "> 0", x <= 0, {name: x}) for name, x in arrs.items()])
+    # observed events are counts (the one count rule); expected events are not
+    raise_problems([Problem(a, r, mk, sh) for a, r, mk, sh in
+                    count_violations({"observed1": arrs["observed1"], "observed2": arrs["observed2"]})])
     o1, e1, o2, e2 = arrs.values()
     return result_frame(np.log(o1 / e1) - np.log(o2 / e2), 1 / e1 + 1 / e2, "HR")
 
@@ -643,10 +648,12 @@ def from_hazard_ratios(
              "no CI (both bounds) and no usable p-value to give the SE")
 
     assumed = use_ci & np.isnan(lvl)
-    lvl_used = np.where(use_ci, np.where(np.isnan(lvl), default_level * 100, lvl), np.nan)
+    lvl_pct, lvl_bad = level_column_percent(lvl)
+    lvl_used = np.where(use_ci, np.where(np.isnan(lvl), default_level * 100, np.where(lvl_bad, lvl, lvl_pct)), np.nan)
     with np.errstate(invalid="ignore"):
         bad_level = use_ci & ~((lvl_used > 0) & (lvl_used < 100))
-    problems = [Problem("ci_level", "in (0, 100) (a percentage, e.g. 95)", bad_level, {"ci_level": lvl_used})]
+    bad_level = bad_level | (use_ci & lvl_bad)
+    problems = [Problem("ci_level", LEVEL_COLUMN_RULE, bad_level, {"ci_level": lvl_used})]
     nan_ci = np.where(use_ci, 1.0, np.nan)
     problems += _ci_problems(h * nan_ci, lo * nan_ci, up * nan_ci, b, (colnames["hr"], colnames["ci_low"], colnames["ci_high"]))
     nan_p = np.where(use_p, 1.0, np.nan)
@@ -667,7 +674,7 @@ def from_hazard_ratios(
     vi = np.where(use_ci, vi_ci, np.where(use_p, vi_p, np.nan))
     asym = np.where(use_ci, asym, np.nan)
     flag = asym > check_tol
-    if check and flag.any():
+    if check_flag("check", check) and flag.any():
         _warn_asymmetric(flag, f"rows {[labels[i] for i in np.flatnonzero(flag)][:10]}", b, check_tol)
     bound = np.array([r == "<" for r in rel], dtype=bool) & use_p
     ci_src = {"both": "ci", "lower": "ci lower bound", "upper": "ci upper bound"}[b]

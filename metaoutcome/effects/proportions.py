@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from .._checks import check_choice
+from .._checks import check_choice, check_flag, count_violations
 from ._common import (
     ON_INVALID_CHOICES,
     BoolArray,
@@ -45,12 +45,9 @@ CI_METHODS = ("clopper-pearson", "wilson", "wald")
 
 def _proportion_problems(events: FloatArray, n: FloatArray, events_name: str = "events",
                          n_name: str = "n") -> list[Problem]:
-    with np.errstate(invalid="ignore"):
-        return [
-            Problem(events_name, ">= 0 (a count)", events < 0, {events_name: events}),
-            Problem(n_name, "> 0 (a sample size)", n <= 0, {n_name: n}),
-            Problem(events_name, f"<= {n_name}", events > n, {events_name: events, n_name: n}),
-        ]
+    # the one count rule (metaoutcome._checks.count_violations), as Problems
+    rules = count_violations({events_name: events}, {n_name: n}, [(events_name, n_name)])
+    return [Problem(arg, rule, mask, shown) for arg, rule, mask, shown in rules]
 
 
 def _wmean(x: FloatArray, w: FloatArray) -> float:
@@ -335,6 +332,7 @@ def from_proportions(
     pc = column(frame, cols, "percent", required=False)
     k = len(frame)
     derived = np.zeros(k, dtype=bool)
+    derive_events = check_flag("derive_events", derive_events)
     if derive_events:
         derived = np.isnan(ev) & ~np.isnan(pc) & ~np.isnan(nn)
         ev = np.where(derived, np.floor(pc / 100.0 * nn + 0.5), ev)

@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
+from .._checks import level_percent
 from ..measures import Measure, get_measure
 from ._scale import Scale, get_scale, linear_ticks, log_ticks, refline_value, tick_labels
 from ._style import axes_fig, fmt_level, new_figure, plot_style
@@ -165,9 +166,7 @@ def bubble_values(
     X = np.asarray(result.X, dtype=float)
     b = np.asarray(result.estimate, dtype=float)
     V = np.asarray(result.vcov, dtype=float)
-    lv = float(result.level) if level is None else float(level)
-    if not 0 < lv < 100:
-        raise ValueError(f"level={level!r} must be a percentage in (0, 100)")
+    lv = level_percent(result.level if level is None else level)
     n = int(n_points)
     if n < 2:
         raise ValueError(f"n_points={n_points!r} must be at least 2")
@@ -361,7 +360,7 @@ def bubble(
             axes_fig(ax)
         if sc.log:
             ax.set_yscale("log")
-        lv = fmt_level(level if level is not None else float(result.level))
+        lv = fmt_level(level_percent(level if level is not None else result.level))
         if pi:
             ax.fill_between(values.xs, pi_lo, pi_hi, color="0.95", linewidth=0, zorder=1, gid="pi-band",
                             label=f"{lv}% prediction interval")

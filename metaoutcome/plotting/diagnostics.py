@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from .._checks import as_float_array, check_same_length
+from .._checks import as_float_array, check_same_length, level_percent
 from ._result import check_result, fget, is_common, measure_of
 from ._scale import linear_ticks
 from ._style import axes_fig, new_figure, plot_style
@@ -157,9 +157,7 @@ def radial(
     0.0
     """
     st = check_result(result)
-    lv = fget(result, "level", 95.0) if level is None else float(level)
-    if not 0 < lv < 100:
-        raise ValueError(f"level={level!r} must be a percentage in (0, 100)")
+    lv = level_percent(fget(result, "level", 95.0) if level is None else level)
     tau2 = 0.0 if is_common(result) else fget(result, "tau2", 0.0)
     if not np.isfinite(tau2):
         tau2 = 0.0

@@ -7,13 +7,14 @@ ratio; 10%, 20% for a logit proportion), metafor's ``atransf`` rather than ``tra
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
+from .._checks import level_percent
 from ..measures import Measure
 from ._result import check_result, fget, measure_of
 from ._scale import linear_ticks, log_ticks, tick_labels
@@ -131,19 +132,17 @@ def funnel(
     """
     st = check_result(result)
     measure = measure_of(result)
-    lv = fget(result, "level", 95.0) if level is None else float(level)
-    if not 0 < lv < 100:
-        raise ValueError(f"level={level!r} must be a percentage in (0, 100)")
+    lv = level_percent(fget(result, "level", 95.0) if level is None else level)
     levels: list[float] = []
     if contours is True:
         levels = [90.0, 95.0, 99.0]
     elif contours not in (None, False):
-        try:
-            levels = sorted(float(c) for c in contours)  # type: ignore[union-attr]
-        except (TypeError, ValueError):
-            raise ValueError(f"contours={contours!r} must be True or a sequence of levels in percent") from None
-        if not levels or any(not 0 < c < 100 for c in levels):
-            raise ValueError(f"contours={contours!r} must be levels in (0, 100), e.g. (90, 95, 99)")
+        if isinstance(contours, (str, bytes)) or not isinstance(contours, Iterable):
+            raise ValueError(f"contours={contours!r} must be True or a sequence of levels such as (90, 95, 99)")
+        # the one level rule: contours=[0.9, 0.95, 0.99] is 90/95/99%
+        levels = sorted(level_percent(c, f"contours[{i}]") for i, c in enumerate(contours))
+        if not levels:
+            raise ValueError(f"contours={contours!r} must hold at least one level, e.g. (90, 95, 99)")
     c_an: float | None = None
     if levels:
         if center is None:
