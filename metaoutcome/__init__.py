@@ -34,6 +34,8 @@ _LAZY_MODULES = {
     "small_study": "metaoutcome.small_study",
     "gosh": "metaoutcome.gosh",
     "batch": "metaoutcome.batch",
+    "bayes": "metaoutcome.bayes",
+    "design": "metaoutcome.design",
 }
 _LAZY_ATTRS = {
     "pool": ("metaoutcome.pooling", "pool"),
@@ -56,6 +58,11 @@ _LAZY_ATTRS = {
     "get_measure": ("metaoutcome.measures", "get_measure"),
     "load_dataset": ("metaoutcome.datasets", "load_dataset"),
     "validate_files": ("metaoutcome.validation", "validate_files"),
+    "bayesmeta": ("metaoutcome.bayes", "bayesmeta"),
+    "map_prior": ("metaoutcome.bayes", "map_prior"),
+    "simon": ("metaoutcome.design", "simon"),
+    "ahern": ("metaoutcome.design", "ahern"),
+    "bayes_oc": ("metaoutcome.design", "bayes_oc"),
 }
 
 __all__ = ["__version__", *_LAZY_MODULES, *_LAZY_ATTRS]

@@ -9,10 +9,11 @@ priors, and the meta-analytic-predictive (MAP) prior for a control response rate
 
 from __future__ import annotations
 
+from .map_prior import BetaMixture, MAPPrior, map_prior
 from .model import BayesMetaResult, bayesmeta
 from .priors import TauPrior, get_tau_prior, half_cauchy, half_normal, half_t, log_normal, turner_prior, uniform
 
 __all__ = [
-    "BayesMetaResult", "bayesmeta", "TauPrior", "get_tau_prior", "half_cauchy", "half_normal", "half_t",
+    "BayesMetaResult", "bayesmeta", "BetaMixture", "MAPPrior", "map_prior", "TauPrior", "get_tau_prior", "half_cauchy", "half_normal", "half_t",
     "log_normal", "turner_prior", "uniform",
 ]
