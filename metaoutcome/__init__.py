@@ -63,6 +63,7 @@ _LAZY_ATTRS = {
     "simon": ("metaoutcome.design", "simon"),
     "ahern": ("metaoutcome.design", "ahern"),
     "bayes_oc": ("metaoutcome.design", "bayes_oc"),
+    "shrinkage_forest": ("metaoutcome.plotting.shrinkage", "shrinkage_forest"),
 }
 
 __all__ = ["__version__", *_LAZY_MODULES, *_LAZY_ATTRS]
