@@ -27,7 +27,7 @@ from scipy import stats
 from ._display import ReportMixin
 
 __all__ = [
-    "SimonStage", "SimonDesign", "simon", "AHernDesign", "ahern", "BayesOC", "bayes_oc", "p0_from",
+    "SimonStage", "SimonDesign", "simon", "AHernDesign", "ahern", "BayesOC", "bayes_oc", "p0_from", "historical_arms",
     "check_rates",
 ]
 
@@ -450,3 +450,63 @@ def bayes_oc(n: int, map_prior: Any, p0: float, p1: float, *, threshold: float =
     pp = sum(float(w) * float(stats.betabinom.sf(x_min - 1, n, ai, bi)) for w, ai, bi in zip(mix.w, mix.a, mix.b))
     rows.append(dict(scenario="MAP", true_rate=math.nan, p_go=pp))
     return BayesOC(n=n, threshold=thr, x_min=x_min, table=pd.DataFrame(rows), prior_label=str(mix))
+
+
+# -- historical arms from the bundled data -----------------------------------------------------------
+
+
+def historical_arms(frame: pd.DataFrame | None = None, *, where: dict[str, Any] | None = None,
+                    outcome: str = "ORR") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Historical arms with responders/n for a benchmark: one population per arm, nothing hidden.
+
+    Parameters
+    ----------
+    frame : DataFrame, optional
+        Rows in the curated ``proportions`` layout (with trial columns); default the bundled
+        ``proportions`` table joined with its trials.
+    where : dict, optional
+        Column -> value or list of values to keep, e.g. ``{"cancer": "HCC", "setting":
+        ["second-line", "second-line or later"]}``; a column that does not exist is an error.
+    outcome : str, default "ORR"
+        The outcome to keep.
+
+    Returns
+    -------
+    (arms, excluded) : tuple of DataFrame
+        ``arms``: ``label, trial_id, arm, regimen_class, events, n`` for the arms used;
+        ``excluded``: ``label, reason`` for the selected rows not used (no counts, a subset or
+        superseded analysis of the same patients).
+
+    Examples
+    --------
+    >>> arms, excluded = historical_arms(where={"cancer": "NSCLC", "regimen_class": "chemotherapy"})
+    >>> sorted(arms["label"])
+    ['OAK', 'ORIENT-3']
+    """
+    import warnings
+
+    from . import effects
+    from ._analyses._common import one_population, study_labels
+    from .datasets import load_dataset
+
+    f = load_dataset("proportions", with_trials=True) if frame is None else frame.copy()
+    sel = dict(where or {})
+    sel.setdefault("outcome", outcome)
+    for col, val in sel.items():
+        if col not in f.columns:
+            raise ValueError(f"where: column {col!r} is not in the table (columns: {', '.join(map(str, f.columns))})")
+        vals = [val] if isinstance(val, str) or not hasattr(val, "__iter__") else list(val)
+        f = f[f[col].astype(str).isin([str(v) for v in vals])]
+    if f.empty:
+        raise ValueError(f"where={sel!r} selects no rows of the table")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", effects.ExclusionWarning)
+        es = effects.from_proportions(f.reset_index(drop=True), measure="PLO")
+    es = one_population(es, ["trial_id", "arm", "outcome"])
+    es = es.assign(label=study_labels(es))
+    used = es["yi"].notna()
+    arms = es.loc[used, ["label", "trial_id", "arm", "regimen_class", "events", "n"]].reset_index(drop=True)
+    arms["events"] = arms["events"].astype(float)
+    arms["n"] = arms["n"].astype(float)
+    excluded = es.loc[~used, ["label", "exclusion_reason"]].rename(columns={"exclusion_reason": "reason"})
+    return arms, excluded.reset_index(drop=True)
