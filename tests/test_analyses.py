@@ -30,7 +30,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_both_review_questions_are_bundled() -> None:
-    assert [n for n, _ in list_analyses()] == ["hcc_after_first_line", "nsclc_pd1_vs_docetaxel"]
+    assert [n for n, _ in list_analyses()] == ["design_benchmarks", "hcc_after_first_line", "nsclc_pd1_vs_docetaxel"]
 
 
 @pytest.mark.parametrize("path", [

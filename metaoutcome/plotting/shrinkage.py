@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy.special import ndtri
 
-from ._style import new_figure, plot_style
+from ._style import new_figure, plot_style, text_width
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -73,9 +73,14 @@ def shrinkage_forest(res: Any, *, ax: Axes | None = None, width_mm: float = 150.
     rows = 2 * k + 3
     with plot_style():
         if ax is None:
-            fig = new_figure(width_mm * _MM, (rows * 4.2 + 22) * _MM, dpi=300)
-            ax = fig.add_axes((0.30 if show_values else 0.26, 22 * _MM / ((rows * 4.2 + 22) * _MM) * 0.8,
-                               0.42 if show_values else 0.68, 1 - 0.06 - 22 * _MM / ((rows * 4.2 + 22) * _MM) * 0.8))
+            w_in, h_in = width_mm * _MM, (rows * 4.2 + 22) * _MM
+            fig = new_figure(w_in, h_in, dpi=300)
+            # left margin from the longest label, right margin for the value column
+            lab_w = max(text_width(f"{lab}  observed", fontsize) for lab in list(res.labels) + ["Prediction (new study)"])
+            left = min(lab_w / w_in + 0.02, 0.55)
+            right = (text_width("00.00 [00.00, 00.00]", fontsize, weight="bold") / w_in + 0.04) if show_values else 0.03
+            bottom = 14 * _MM / h_in
+            ax = fig.add_axes((left, bottom, max(1 - left - right, 0.15), 1 - bottom - 9 * _MM / h_in))
         kwargs.setdefault("color", "tab:blue")
         ys, labels = [], []
         y = rows
@@ -123,7 +128,8 @@ def shrinkage_forest(res: Any, *, ax: Axes | None = None, width_mm: float = 150.
 
             ax.set_xscale("log")
             lo_x, hi_x = ax.get_xlim()
-            subs = (1.0,) if np.log10(hi_x / lo_x) > 2.2 else (1.0, 2.0, 5.0)
+            span = np.log10(hi_x / lo_x)
+            subs = (1.0,) if span > 2.2 else (1.0, 2.0, 5.0) if span > 0.8 else tuple(range(1, 10))
             ax.xaxis.set_major_locator(LogLocator(base=10, subs=subs))
             ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
             ax.xaxis.set_minor_formatter(NullFormatter())
@@ -136,7 +142,7 @@ def shrinkage_forest(res: Any, *, ax: Axes | None = None, width_mm: float = 150.
             ax.spines[side].set_visible(False)
         ax.set_xlabel(m.axis_label, fontsize=fontsize)
         ax.set_title(f"tau prior: {res.tau_prior}; tau median {res.tau['median']:.2f} "
-                     f"[{res.tau['ci_low']:.2f}, {res.tau['ci_high']:.2f}]", fontsize=fontsize, loc="left")
+                     f"[{res.tau['ci_low']:.2f}, {res.tau['ci_high']:.2f}]", fontsize=fontsize, loc="right")
     return ax
 
 
