@@ -36,6 +36,11 @@ __all__ = ["BayesMetaResult", "bayesmeta"]
 FloatArray = NDArray[np.float64]
 
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(16)
+# node values on a panel -> coefficients of the integral (from -1) of their interpolating polynomial
+_LEG = np.polynomial.legendre
+_INTEGRAL = np.column_stack([_LEG.legint(_LEG.legfit(_GL_X, e, 15), lbnd=-1) for e in np.eye(16)])
+_FINE_S = np.linspace(-1.0, 1.0, 129)
+_FINE_V = _LEG.legvander(_FINE_S, 16)
 _PANELS = 24
 _PANELS_FINE = 12
 
@@ -46,9 +51,10 @@ def _ro(a: Any) -> FloatArray:
     return arr
 
 
-def _panels(lo: float, hi: float, n: int) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Gauss-Legendre nodes/weights on n equal panels of [lo, hi]; also the panel edges."""
-    edges = np.linspace(lo, hi, n + 1)
+def _panels(lo: float, hi: float, n: int, edges: FloatArray | None = None) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Gauss-Legendre nodes/weights on n equal panels of [lo, hi] (or on the given edges)."""
+    if edges is None:
+        edges = np.linspace(lo, hi, n + 1)
     half = 0.5 * np.diff(edges)
     mid = 0.5 * (edges[1:] + edges[:-1])
     x = (mid[:, None] + half[:, None] * _GL_X[None, :]).ravel()
@@ -241,67 +247,76 @@ class BayesMetaResult(ReportMixin):
 
 
 class _TauPosterior:
-    """Marginal posterior of tau, integrated in x = log(tau) on Gauss-Legendre panels."""
+    """Marginal posterior of tau, integrated in x = log(tau) on Gauss-Legendre panels.
+
+    Within a panel, the density (in x) is the degree-15 polynomial through its 16 node values;
+    the CDF integrates that polynomial exactly, so quantiles need no new likelihood evaluations.
+    """
 
     def __init__(self, prior: TauPrior, cond: _Conditional, edges: FloatArray, shift: float,
                  h: FloatArray, gw: FloatArray) -> None:
         self.prior, self.cond, self.edges, self.shift = prior, cond, edges, shift
-        g = h * gw
-        self.z = float(g.sum())
-        self.cum = np.concatenate([[0.0], np.cumsum(g.reshape(-1, len(_GL_X)).sum(axis=1)) / self.z])
+        self.z = float((h * gw).sum())
+        npan = len(edges) - 1
+        self.half = 0.5 * np.diff(edges)
+        dens = (h / self.z).reshape(npan, -1)
+        self.icoef = dens @ _INTEGRAL.T  # (panels, 17) Legendre coefficients of the within-panel CDF
+        self.fine = self.icoef @ _FINE_V.T  # the within-panel CDF on 129 points, for starting values
+        mass = self.fine[:, -1] * self.half
+        self.cum = np.concatenate([[0.0], np.cumsum(mass)])
+        self.cum = self.cum / self.cum[-1]
+        self.total = float(np.sum(mass))
 
     def logf(self, t: FloatArray) -> FloatArray:
-        """log posterior density of tau (unnormalised by z, shifted)."""
+        """log posterior density of tau times z (shifted)."""
         t = np.asarray(t, dtype=float)
         with np.errstate(divide="ignore"):
             return np.asarray(self.prior.logpdf(t) + self.cond.at(np.maximum(t, 0.0))[0] - self.shift, dtype=float)
 
-    def _h(self, x: FloatArray) -> FloatArray:
-        return np.asarray(np.exp(self.logf(np.exp(x)) + x), dtype=float)
+    def _cdf_x(self, x: float, exact: bool = True) -> float:
+        """CDF at x = log(tau): the panels below plus this panel's part, integrated by 16-point
+        Gauss-Legendre on [edge, x] (``exact``) or from the interpolating polynomial (a guess)."""
+        if x <= self.edges[0]:
+            return 0.0
+        if x >= self.edges[-1]:
+            return 1.0
+        j = int(min(np.searchsorted(self.edges, x, side="right") - 1, len(self.half) - 1))
+        if not exact:
+            s = (x - self.edges[j]) / self.half[j] - 1.0
+            return float(self.cum[j] + _LEG.legval(s, self.icoef[j]) * self.half[j] / self.total)
+        half = 0.5 * (x - self.edges[j])
+        xs = self.edges[j] + half + half * _GL_X
+        part = float((np.exp(self.logf(np.exp(xs)) + xs) * _GL_W).sum() * half) / self.z
+        return float(self.cum[j] + part / self.total)
 
     def cdf(self, t: FloatArray) -> FloatArray:
         t = np.atleast_1d(np.asarray(t, dtype=float))
-        out = np.empty_like(t)
-        for i, ti in enumerate(t):
-            xi = math.log(ti) if ti > 0 else -math.inf
-            if xi <= self.edges[0]:
-                out[i] = 0.0
-            elif xi >= self.edges[-1]:
-                out[i] = 1.0
-            else:
-                j = int(np.searchsorted(self.edges, xi, side="right") - 1)
-                half = 0.5 * (xi - self.edges[j])
-                x = self.edges[j] + half + half * _GL_X
-                out[i] = self.cum[j] + float((self._h(x) * _GL_W).sum() * half) / self.z
-        return np.clip(out, 0.0, 1.0)
+        return np.clip([self._cdf_x(math.log(ti)) if ti > 0 else 0.0 for ti in t], 0.0, 1.0)
 
     def pdf(self, t: FloatArray) -> FloatArray:
         t = np.atleast_1d(np.asarray(t, dtype=float))
         return np.asarray(np.where(t < 0, 0.0, np.exp(self.logf(t)) / self.z), dtype=float)
 
     def quantile(self, p: FloatArray, start: FloatArray | None = None) -> FloatArray:
+        """Quantiles: a start from the interpolating polynomial, then Newton steps on the exact CDF."""
         p = np.atleast_1d(np.asarray(p, dtype=float))
         out = np.empty_like(p)
         for i, pi in enumerate(p):
-            j = int(min(max(np.searchsorted(self.cum, pi, side="right") - 1, 0), len(self.edges) - 2))
+            j = int(min(max(np.searchsorted(self.cum, pi, side="right") - 1, 0), len(self.half) - 1))
             lo, hi = self.edges[j], self.edges[j + 1]
-            x = math.log(start[i]) if start is not None and start[i] > 0 else 0.5 * (lo + hi)
-            x = min(max(x, lo), hi)
-            for _ in range(100):
-                f = float(self.cdf(np.array([math.exp(x)]))[0]) - pi
-                if abs(f) < 1e-15:
+            if start is not None and start[i] > 0:
+                x = math.log(float(start[i]))
+            else:  # linear interpolation of the interpolating polynomial's CDF on 129 points
+                c = self.cum[j] + self.fine[j] * self.half[j] / self.total
+                x = float(np.interp(pi, np.maximum.accumulate(c), lo + (_FINE_S + 1.0) * self.half[j]))
+            for _ in range(20):
+                f = self._cdf_x(x) - pi
+                d = float(np.exp(self.logf(np.array([math.exp(x)]))[0] + x)) / self.z / self.total
+                if not d > 0:
                     break
-                if f < 0:
-                    lo = x
-                else:
-                    hi = x
-                d = float(self._h(np.array([x]))[0]) / self.z
-                xn = x - f / d if d > 0 else math.nan
-                if not (lo < xn < hi):
-                    xn = 0.5 * (lo + hi)
-                done = abs(xn - x) <= 1e-14 * (1 + abs(x))
-                x = xn
-                if done:
+                step = f / d
+                x -= step
+                if abs(step) < 1e-13 * (1 + abs(x)):
                     break
             out[i] = math.exp(x)
         return out
@@ -327,9 +342,13 @@ class _TauPosterior:
             pn = p - d1 / d2 if d2 > 0 else p
             pn = min(max(pn, alpha * 1e-9), alpha * (1 - 1e-9))
             moved = abs(pn - p)
-            p = pn
-            ab = self.quantile(np.array([p, p + level]), start=ab)
             if moved < 1e-14:
+                break
+            # first-order update of the endpoints, then exact Newton polishing from there
+            guess = ab + (pn - p) / np.maximum(f, 1e-300)
+            p = pn
+            ab = self.quantile(np.array([p, p + level]), start=np.where(guess > 0, guess, ab))
+            if moved < 1e-12:
                 break
         return float(ab[0]), float(ab[1])
 
@@ -457,17 +476,27 @@ def _fit(y: FloatArray, v: FloatArray, labs: tuple[str, ...], mname: str, prior:
     keep = lh > lh.max() - 46.0  # 1e-20 of the largest integrand value
     pan = np.flatnonzero(keep.reshape(_PANELS, -1).any(axis=1))
     a, b = edges[max(pan.min() - 1, 0)], edges[min(pan.max() + 2, _PANELS)]
+    # pass 2 locates the core (within e^-20 of the peak); pass 3: 12 panels on the core and 3 on
+    # each tail (log(tau) -> -inf decays only like tau, so the left tail is long but light)
     x, gw, edges = _panels(a, b, _PANELS_FINE)
+    lh = log_h(x)[0]
+    core = np.flatnonzero((lh > lh.max() - 20.0).reshape(_PANELS_FINE, -1).any(axis=1))
+    c, d = edges[max(core.min() - 1, 0)], edges[min(core.max() + 2, _PANELS_FINE)]
+    parts = [np.linspace(a, c, 4)[:-1]] if c > a else []
+    parts.append(np.linspace(c, d, _PANELS_FINE + 1))
+    if d < b:
+        parts.append(np.linspace(d, b, 4)[1:])
+    x, gw, edges = _panels(a, b, 0, edges=np.concatenate(parts))
     lh, mean, var = log_h(x)
     shift = float(lh.max())
     h = np.exp(lh - shift)
     w = h * gw
     w = w / w.sum()
     tau = np.exp(x)
-    tpost = _TauPosterior(prior, cond, edges, shift - 0.0, h, gw)
-    tpost.shift = shift  # logf subtracts the same shift as h
-    # nodes carrying < 1e-15 of the largest weight change no printed digit: drop them for speed
-    big = w > 1e-15 * w.max()
+    tpost = _TauPosterior(prior, cond, edges, shift, h, gw)
+    # nodes with < 1e-12 of the largest weight (the far tails; together < 1e-10 of the mass) are
+    # dropped from the mixtures of mu, theta_new and theta_i, for speed; tau keeps every node
+    big = w > 1e-12 * w.max()
     w, tau, mean, var = w[big] / w[big].sum(), tau[big], mean[big], var[big]
     t2 = tau**2
     B = v[:, None] / (v[:, None] + t2[None, :])  # (k, J)
