@@ -45,12 +45,15 @@ def _prob(name: str, value: Any) -> float:
 def check_rates(p0: Any, p1: Any, alpha: Any = 0.05, power: Any = 0.8) -> tuple[float, float, float, float]:
     """Check ``p0 < p1`` in (0, 1), ``alpha`` in (0, 0.5) and ``power`` in (0.5, 1).
 
+    ``p0`` may also be a pooled proportion (PoolResult) or a MAP prior (see :func:`p0_from`).
+
     >>> check_rates(0.3, 0.2)
     Traceback (most recent call last):
     ...
     ValueError: p1 must be larger than p0 (the rate worth pursuing above the benchmark); got p0=0.3, p1=0.2
     """
-    a, b = _prob("p0", p0), _prob("p1", p1)
+    a = _prob("p0", p0) if isinstance(p0, (int, float, np.floating, str)) else p0_from(p0)
+    b = _prob("p1", p1)
     if b <= a:
         raise ValueError(f"p1 must be larger than p0 (the rate worth pursuing above the benchmark); got p0={a:g}, p1={b:g}")
     al = _prob("alpha", alpha)
@@ -164,8 +167,9 @@ def simon(p0: float, p1: float, *, alpha: float = 0.05, power: float = 0.8, nmax
 
     Parameters
     ----------
-    p0 : float
-        Response rate not worth pursuing (the benchmark), in (0, 1).
+    p0 : float, PoolResult or MAPPrior
+        Response rate not worth pursuing (the benchmark), in (0, 1); or a pooled proportion or
+        MAP prior it is taken from (:func:`p0_from`).
     p1 : float
         Response rate worth pursuing, > p0.
     alpha : float, default 0.05

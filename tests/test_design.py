@@ -148,6 +148,8 @@ def test_p0_from_pooled_result():
 
     res = mo.pool(yi=[-1.5, -1.2, -1.8], vi=[0.05, 0.04, 0.06], measure="PLO")
     assert p0_from(res) == pytest.approx(res.back_transform().estimate / 100)  # natural scale is percent
+    # the design functions take the pooled result as p0 directly
+    assert simon(res, 0.4).p0 == ahern(res, 0.4).p0 == pytest.approx(p0_from(res))
     hr = mo.pool(yi=[-0.2, -0.1], vi=[0.01, 0.02], measure="HR")
     with pytest.raises(ValueError, match="proportion"):
         p0_from(hr)

@@ -26,12 +26,12 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, stats
-from scipy.special import betaln, digamma, expit, gammaln, logsumexp, ndtri
+from scipy.special import betaln, digamma, expit, gammaln, logsumexp
 
 from .._checks import as_float_array, check_choice
 from .._display import ReportMixin
 from . import _mixture as mx
-from .priors import TauPrior, get_tau_prior, half_normal
+from .priors import TauPrior, get_tau_prior
 
 __all__ = ["BetaMixture", "MAPPrior", "map_prior"]
 
@@ -158,8 +158,8 @@ class BetaMixture:
             jac = half * _GL8_W[None, :] * x * (1 - x)
             return float((self.pdf(x) * self._info(x) * x * (1 - x) * jac).sum())
         x = self.mode()
+        # information of the flattened Beta(x/s, (1 - x)/s) at x (RBesT betaInfo)
         info0 = (x / s - 1) / x**2 + ((1 - x) / s - 1) / (1 - x) ** 2
-        info0 = -(-(((1 - x) / s) - 1) / (x - 1) ** 2 - ((x / s) - 1) / x**2)
         pd0 = 1 - self.mean
         einfo = pd0 / (1 - x) ** 2 + (1 - pd0) / x**2
         return float((float(self._info(np.array(x))) - info0) / einfo)
@@ -522,5 +522,3 @@ def _grid_quantiles(u: FloatArray, w: FloatArray, m: FloatArray, s: FloatArray) 
     inv = PchipInterpolator(c[keep], grid[keep])
     return np.asarray(inv(np.clip(u, c[keep][0], c[keep][-1])), dtype=float)
 
-
-_ = (ndtri, half_normal)

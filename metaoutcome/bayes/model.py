@@ -17,7 +17,6 @@ the same numbers.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +28,7 @@ from .._checks import check_choice, check_level
 from .._display import ReportMixin
 from ..measures import get_measure
 from . import _mixture as mx
-from .priors import TauPrior, get_tau_prior, half_normal
+from .priors import TauPrior, get_tau_prior
 
 __all__ = ["BayesMetaResult", "bayesmeta"]
 
@@ -427,11 +426,12 @@ def bayesmeta(
     """
     from ..pooling import _resolve_inputs
 
-    y, v, labs, _ni, mname, excluded = _resolve_inputs(
-        data if data is not None else yi, vi, sei, None, labels, None, measure) if isinstance(data, pd.DataFrame) \
-        else _resolve_inputs(yi, vi, sei, None, labels, None, measure)
-    if isinstance(data, pd.DataFrame) and yi is not None and not isinstance(yi, str):
-        raise ValueError("pass the effect sizes either as data= or as yi=, not both")
+    if data is not None:
+        if yi is not None and not isinstance(yi, str):
+            raise ValueError("pass the effect sizes either as data= or as yi=, not both")
+        y, v, labs, _ni, mname, excluded = _resolve_inputs(yi, vi, sei, data, labels, None, measure)
+    else:
+        y, v, labs, _ni, mname, excluded = _resolve_inputs(yi, vi, sei, None, labels, None, measure)
     lvl = check_level(level)
     kind = check_choice("interval", interval, ("shortest", "central"))
     if isinstance(tau_prior, TauPrior):
@@ -531,13 +531,9 @@ def _fit(y: FloatArray, v: FloatArray, labs: tuple[str, ...], mname: str, prior:
     table = pd.concat([table.iloc[[0, 1, 2]], table.iloc[3:]]).reset_index(drop=True)
     if len(y) == 1:
         notes.append("k = 1: tau is informed by its prior only; the study-specific estimate shrinks towards mu")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
     return BayesMetaResult(
         k=len(y), yi=_ro(y), vi=_ro(v), labels=tuple(labs), measure=mname, level=lvl * 100, interval=kind,
         tau_prior=prior.label, mu_prior_mean=m0, mu_prior_sd=s0, table=table, notes=tuple(notes),
         _w=_ro(w), _m=_ro(M), _s=_ro(S), _tau=tpost,
     )
 
-
-_ = half_normal  # re-exported default family
