@@ -288,6 +288,14 @@ class _TauPosterior:
         part = float((np.exp(self.logf(np.exp(xs)) + xs) * _GL_W).sum() * half) / self.z
         return float(self.cum[j] + part / self.total)
 
+    def _cdf_pdf_x(self, x: float) -> tuple[float, float]:
+        """Exact CDF and density (both in x = log tau) at x, from one likelihood evaluation."""
+        j = int(min(max(np.searchsorted(self.edges, x, side="right") - 1, 0), len(self.half) - 1))
+        half = 0.5 * (x - self.edges[j])
+        xs = np.append(self.edges[j] + half + half * _GL_X, x)
+        hx = np.exp(self.logf(np.exp(xs)) + xs) / (self.z * self.total)
+        return float(self.cum[j] + (hx[:-1] * _GL_W).sum() * half), float(hx[-1])
+
     def cdf(self, t: FloatArray) -> FloatArray:
         t = np.atleast_1d(np.asarray(t, dtype=float))
         return np.clip([self._cdf_x(math.log(ti)) if ti > 0 else 0.0 for ti in t], 0.0, 1.0)
@@ -309,8 +317,8 @@ class _TauPosterior:
                 c = self.cum[j] + self.fine[j] * self.half[j] / self.total
                 x = float(np.interp(pi, np.maximum.accumulate(c), lo + (_FINE_S + 1.0) * self.half[j]))
             for _ in range(20):
-                f = self._cdf_x(x) - pi
-                d = float(np.exp(self.logf(np.array([math.exp(x)]))[0] + x)) / self.z / self.total
+                f, d = self._cdf_pdf_x(x)
+                f -= pi
                 if not d > 0:
                     break
                 step = f / d
