@@ -17,6 +17,7 @@ Run with ``metaoutcome reproduce`` or ``python -m metaoutcome._analyses.design_b
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import pandas as pd
@@ -75,8 +76,6 @@ def _bayes_hr(out: AnalysisOutput, rows: list[dict], text: list[str]) -> None:
         out.table(f"bayes_{endpoint.lower()}_hr", s, f"{endpoint} HR vs placebo, Bayesian analysis: posterior "
                   "summaries of mu (log HR), tau, a new trial's log HR and each trial's shrunken log HR")
         mu, pr = res.mu, res.prediction
-        import math
-
         rows.append(dict(endpoint=endpoint, k=res.k, hr_median=math.exp(mu["median"]), hr_ci_low=math.exp(mu["ci_low"]),
                          hr_ci_high=math.exp(mu["ci_high"]), tau_median=res.tau["median"],
                          tau_ci_high=res.tau["ci_high"], p_hr_below_1=res.prob(1.0), p_hr_below_0_8=res.prob(0.8),
