@@ -37,6 +37,8 @@ _LAZY_MODULES = {
     "network": "metaoutcome.network",
     "engine": "metaoutcome.engine",
     "options": "metaoutcome.options",
+    "bayes": "metaoutcome.bayes",
+    "design": "metaoutcome.design",
 }
 _LAZY_ATTRS = {
     "pool": ("metaoutcome.pooling", "pool"),
@@ -72,6 +74,12 @@ _LAZY_ATTRS = {
     "load_dataset": ("metaoutcome.datasets", "load_dataset"),
     "validate_files": ("metaoutcome.validation", "validate_files"),
     "network_meta": ("metaoutcome.network", "network_meta"),
+    "bayesmeta": ("metaoutcome.bayes", "bayesmeta"),
+    "map_prior": ("metaoutcome.bayes", "map_prior"),
+    "simon": ("metaoutcome.design", "simon"),
+    "ahern": ("metaoutcome.design", "ahern"),
+    "bayes_oc": ("metaoutcome.design", "bayes_oc"),
+    "shrinkage_forest": ("metaoutcome.plotting.shrinkage", "shrinkage_forest"),
 }
 
 __all__ = ["__version__", *_LAZY_MODULES, *_LAZY_ATTRS]
@@ -79,7 +87,9 @@ __all__ = ["__version__", *_LAZY_MODULES, *_LAZY_ATTRS]
 if TYPE_CHECKING:  # the same names, seen statically by type checkers and editors (never run)
     from . import (
         batch as batch,
+        bayes as bayes,
         datasets as datasets,
+        design as design,
         diagnostics as diagnostics,
         effects as effects,
         engine as engine,
@@ -97,7 +107,9 @@ if TYPE_CHECKING:  # the same names, seen statically by type checkers and editor
         validation as validation,
     )
     from .batch import pool_batch as pool_batch
+    from .bayes import bayesmeta as bayesmeta, map_prior as map_prior
     from .datasets import load_dataset as load_dataset
+    from .design import ahern as ahern, bayes_oc as bayes_oc, simon as simon
     from .diagnostics import (
         cumulative as cumulative,
         cumulative as cumul,
@@ -120,6 +132,7 @@ if TYPE_CHECKING:  # the same names, seen statically by type checkers and editor
         gosh_plot as gosh_plot,
         loo_forest as loo_forest,
     )
+    from .plotting.shrinkage import shrinkage_forest as shrinkage_forest
     from .pooling import pool as pool, pool_mh as pool_mh, pool_peto as pool_peto
     from .regression import meta_regression as meta_regression, permutation_test as permutest
     from .small_study import (

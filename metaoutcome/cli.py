@@ -982,6 +982,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="analyses run at once, each but the first in a worker process (default: one per CPU)")
     _add_traceback(p)
     p.set_defaults(func=_cmd_reproduce)
+    from . import _cli_design  # ``metaoutcome design`` (its own module; hooked here)
+
+    _cli_design.add_parser(sub)
     return parser
 
 

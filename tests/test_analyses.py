@@ -31,7 +31,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_both_review_questions_are_bundled() -> None:
     assert [n for n, _ in list_analyses()] == [
-        "hcc_after_first_line", "networks", "nsclc_pd1_vs_docetaxel", "nsclc_pdl1_and_safety"]
+        "design_benchmarks", "hcc_after_first_line", "networks", "nsclc_pd1_vs_docetaxel", "nsclc_pdl1_and_safety"]
 
 
 @pytest.mark.parametrize("path", [

@@ -137,10 +137,10 @@ def _subcommands() -> dict[str, argparse.ArgumentParser]:
 
 
 def test_every_command_is_listed() -> None:
-    assert set(_subcommands()) == {"pool", "validate", "list", "reproduce"}
+    assert set(_subcommands()) == {"pool", "validate", "list", "reproduce", "design"}
 
 
-@pytest.mark.parametrize("command", ["pool", "validate", "list", "reproduce"])
+@pytest.mark.parametrize("command", ["pool", "validate", "list", "reproduce", "design"])
 def test_help_documents_every_option_with_an_example(command: str) -> None:
     parser = _subcommands()[command]
     text = parser.format_help()

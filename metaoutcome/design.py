@@ -1,0 +1,522 @@
+"""Single-arm phase 2 designs for a response rate: Simon's two-stage designs, A'Hern's single-stage
+design and the Bayesian operating characteristics of a design under a meta-analytic-predictive
+(MAP) prior for the benchmark rate.
+
+The benchmark ``p0`` can be a number or come from a pooled analysis of historical arms
+(:func:`p0_from`): a :class:`~metaoutcome.results.PoolResult` of proportions (its back-transformed
+pooled estimate), or a :class:`~metaoutcome.bayes.map_prior.MAPPrior` (its mean).
+
+>>> d = simon(0.2, 0.4, alpha=0.05, power=0.8)
+>>> d.optimal.r1, d.optimal.n1, d.optimal.r, d.optimal.n      # Simon (1989): 3/13, 12/43
+(3, 13, 12, 43)
+>>> a = ahern(0.1, 0.2, alpha=0.05, power=0.8)
+>>> a.n, a.r                                                     # A'Hern (2001): 78 patients, >= 13 responses
+(78, 13)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ._display import ReportMixin
+
+__all__ = [
+    "SimonStage", "SimonDesign", "simon", "AHernDesign", "ahern", "BayesOC", "bayes_oc", "p0_from", "historical_arms",
+    "check_rates",
+]
+
+
+def _prob(name: str, value: Any) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a probability in (0, 1); got {value!r}") from None
+    if not (0.0 < v < 1.0):
+        raise ValueError(f"{name} must be a probability in (0, 1); got {value!r}")
+    return v
+
+
+def check_rates(p0: Any, p1: Any, alpha: Any = 0.05, power: Any = 0.8) -> tuple[float, float, float, float]:
+    """Check ``p0 < p1`` in (0, 1), ``alpha`` in (0, 0.5) and ``power`` in (0.5, 1).
+
+    ``p0`` may also be a pooled proportion (PoolResult) or a MAP prior (see :func:`p0_from`).
+
+    >>> check_rates(0.3, 0.2)
+    Traceback (most recent call last):
+    ...
+    ValueError: p1 must be larger than p0 (the rate worth pursuing above the benchmark); got p0=0.3, p1=0.2
+    """
+    a = _prob("p0", p0) if isinstance(p0, (int, float, np.floating, str)) else p0_from(p0)
+    b = _prob("p1", p1)
+    if b <= a:
+        raise ValueError(f"p1 must be larger than p0 (the rate worth pursuing above the benchmark); got p0={a:g}, p1={b:g}")
+    al = _prob("alpha", alpha)
+    if not al < 0.5:
+        raise ValueError(f"alpha must be in (0, 0.5) (a one-sided type I error); got {alpha!r}")
+    pw = _prob("power", power)
+    if not pw > 0.5:
+        raise ValueError(f"power must be in (0.5, 1); got {power!r}")
+    return a, b, al, pw
+
+
+def _nmax(nmax: Any) -> int:
+    if isinstance(nmax, bool) or not isinstance(nmax, (int, np.integer)) or not 2 <= int(nmax) <= 1000:
+        raise ValueError(f"nmax must be a whole number in [2, 1000]; got {nmax!r}")
+    return int(nmax)
+
+
+# -- Simon's two-stage designs --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SimonStage:
+    """One two-stage design: stop after ``n1`` patients if <= ``r1`` responses; after ``n`` patients
+    declare the drug promising if > ``r`` responses.
+
+    Attributes
+    ----------
+    r1, n1, r, n : int
+        Stage-1 futility bound and size; final bound and total size.
+    en0 : float
+        Expected sample size under p0.
+    pet0 : float
+        Probability of early termination under p0.
+    alpha, power : float
+        Attained type I error and power.
+    """
+
+    r1: int
+    n1: int
+    r: int
+    n: int
+    en0: float
+    pet0: float
+    alpha: float
+    power: float
+
+
+class _Binom:
+    """pmf[m, x] and sf[m, j] = P(X > j) of Bin(m, p) for m <= nmax (sf padded: j < 0 -> 1)."""
+
+    def __init__(self, nmax: int, p: float) -> None:
+        m = np.arange(nmax + 1)[:, None]
+        x = np.arange(nmax + 1)[None, :]
+        self.pmf = stats.binom.pmf(x, m, p)
+        # sf with offset: column j + nmax + 1 holds P(X > j), j from -(nmax + 1) to nmax
+        j = np.arange(-nmax - 1, nmax + 1)[None, :]
+        self.sf = stats.binom.sf(j, m, p)
+        self.off = nmax + 1
+        self.cdf = stats.binom.cdf(x, m, p)
+
+    def reject(self, n1: int, n: int) -> np.ndarray:
+        """P(reject H0) for every (r1, r): r1 in 0..n1, r in 0..n (shape (n1 + 1, n + 1))."""
+        x1 = np.arange(n1 + 1)
+        r = np.arange(n + 1)
+        tail = self.sf[n - n1][r[None, :] - x1[:, None] + self.off]  # P(X2 > r - x1)
+        contrib = self.pmf[n1, : n1 + 1][:, None] * tail
+        rc = np.cumsum(contrib[::-1], axis=0)[::-1]  # sum over x1' >= x1
+        out = np.zeros((n1 + 1, n + 1))
+        out[:-1] = rc[1:]  # sum over x1 > r1
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class SimonDesign(ReportMixin):
+    """Simon's (1989) optimal and minimax two-stage designs for H0: p <= p0 vs H1: p >= p1.
+
+    Attributes
+    ----------
+    p0, p1, alpha, power : float
+        The design inputs.
+    optimal, minimax : SimonStage
+        The design minimising the expected size under p0, and the one minimising the maximum size
+        (ties broken by the expected size).
+    nmax : int
+        Largest total size searched.
+    """
+
+    p0: float
+    p1: float
+    alpha: float
+    power: float
+    optimal: SimonStage
+    minimax: SimonStage
+    nmax: int
+
+    def table(self) -> pd.DataFrame:
+        """One row per design: ``design, r1, n1, r, n, en0, pet0, alpha, power``."""
+        rows = [dict(design=nm, **vars(d)) for nm, d in (("optimal", self.optimal), ("minimax", self.minimax))]
+        return pd.DataFrame(rows)
+
+    def report(self) -> dict[str, Any]:
+        return {"title": f"Simon two-stage designs (p0 = {self.p0:g}, p1 = {self.p1:g}, alpha = {self.alpha:g}, "
+                         f"power = {self.power:g})",
+                "lines": [("stage 1", "stop if <= r1 responses in n1 patients"),
+                          ("final", "promising if > r responses in n patients")],
+                "table": self.table(), "notes": ()}
+
+
+def simon(p0: float, p1: float, *, alpha: float = 0.05, power: float = 0.8, nmax: int = 100) -> SimonDesign:
+    """Simon's optimal and minimax two-stage designs (R clinfun ``ph2simon``).
+
+    Parameters
+    ----------
+    p0 : float, PoolResult or MAPPrior
+        Response rate not worth pursuing (the benchmark), in (0, 1); or a pooled proportion or
+        MAP prior it is taken from (:func:`p0_from`).
+    p1 : float
+        Response rate worth pursuing, > p0.
+    alpha : float, default 0.05
+        Largest type I error, P(declare promising | p0).
+    power : float, default 0.8
+        Smallest power, P(declare promising | p1).
+    nmax : int, default 100
+        Largest total sample size searched.
+
+    Returns
+    -------
+    SimonDesign
+
+    Notes
+    -----
+    For every n <= nmax, n1 < n and r1 <= n1, the final bound r is the smallest with
+    P(reject | p0) = sum_{x1 > r1} b(x1; n1, p0) P(X2 > r - x1; n - n1, p0) <= alpha (which maximises
+    power); designs with power >= ``power`` qualify. The optimal design minimises
+    EN(p0) = n1 + (1 - PET(p0)) (n - n1); the minimax design minimises n, then EN(p0).
+
+    References
+    ----------
+    Simon, R. (1989). Optimal two-stage designs for phase II clinical trials. *Controlled Clinical
+    Trials*, 10(1), 1-10.
+
+    Examples
+    --------
+    >>> simon(0.1, 0.3).table()[["design", "r1", "n1", "r", "n"]]
+        design  r1  n1  r   n
+    0  optimal   1  10  5  29
+    1  minimax   1  15  5  25
+    """
+    a, b, al, pw = check_rates(p0, p1, alpha, power)
+    nm = _nmax(nmax)
+    B0, B1 = _Binom(nm, a), _Binom(nm, b)
+    best_opt: SimonStage | None = None
+    best_mm: SimonStage | None = None
+    for n in range(2, nm + 1):
+        for n1 in range(1, n):
+            R0 = B0.reject(n1, n)
+            ok = R0 <= al + 1e-12
+            has = ok.any(axis=1)
+            if not has.any():
+                continue
+            r_idx = ok.argmax(axis=1)  # smallest r meeting alpha (largest power), per r1
+            r1s = np.flatnonzero(has)
+            rs = r_idx[r1s]
+            pows = B1.reject(n1, n)[r1s, rs]
+            good = pows >= pw - 1e-12
+            if not good.any():
+                continue
+            pet = B0.cdf[n1, r1s]
+            en0 = n1 + (1 - pet) * (n - n1)
+            for j in np.flatnonzero(good):
+                st = SimonStage(r1=int(r1s[j]), n1=n1, r=int(rs[j]), n=n, en0=float(en0[j]), pet0=float(pet[j]),
+                                alpha=float(R0[r1s[j], rs[j]]), power=float(pows[j]))
+                if best_opt is None or st.en0 < best_opt.en0 - 1e-12:
+                    best_opt = st
+                if best_mm is None or n < best_mm.n or (n == best_mm.n and st.en0 < best_mm.en0 - 1e-12):
+                    best_mm = st
+    if best_opt is None or best_mm is None:
+        raise ValueError(f"no two-stage design with n <= nmax={nm} meets alpha={al:g} and power={pw:g}; increase nmax")
+    return SimonDesign(p0=a, p1=b, alpha=al, power=pw, optimal=best_opt, minimax=best_mm, nmax=nm)
+
+
+# -- A'Hern's single-stage design -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class AHernDesign(ReportMixin):
+    """A'Hern's (2001) exact single-stage design: treat ``n``, declare promising if >= ``r`` respond.
+
+    Attributes
+    ----------
+    p0, p1, alpha, power : float
+        Inputs.
+    n, r : int
+        Sample size and the number of responses needed.
+    attained_alpha, attained_power : float
+        Exact P(X >= r | p0) and P(X >= r | p1).
+    """
+
+    p0: float
+    p1: float
+    alpha: float
+    power: float
+    n: int
+    r: int
+    attained_alpha: float
+    attained_power: float
+
+    def table(self) -> pd.DataFrame:
+        """One row: ``p0, p1, alpha, power, n, r, attained_alpha, attained_power``."""
+        return pd.DataFrame([vars(self)])
+
+    def report(self) -> dict[str, Any]:
+        return {"title": f"A'Hern single-stage design (p0 = {self.p0:g}, p1 = {self.p1:g})",
+                "lines": [("patients", self.n), ("responses needed (>=)", self.r),
+                          ("attained alpha", self.attained_alpha), ("attained power", self.attained_power)],
+                "table": None, "notes": ()}
+
+
+def ahern(p0: float, p1: float, *, alpha: float = 0.05, power: float = 0.8, nmax: int = 1000) -> AHernDesign:
+    """A'Hern's exact single-stage phase 2 design: the smallest n with a cut-off r such that
+    P(X >= r | p0) <= alpha and P(X >= r | p1) >= power, X ~ Bin(n, p).
+
+    Parameters
+    ----------
+    p0, p1 : float
+        Benchmark and target response rates (p0 < p1).
+    alpha, power : float
+        One-sided type I error and power.
+    nmax : int, default 1000
+        Largest n searched.
+
+    Returns
+    -------
+    AHernDesign
+
+    References
+    ----------
+    A'Hern, R. P. (2001). Sample size tables for exact single-stage phase II designs. *Statistics
+    in Medicine*, 20(6), 859-866.
+
+    Examples
+    --------
+    >>> d = ahern(0.1, 0.2)
+    >>> d.n, d.r, round(d.attained_alpha, 4), round(d.attained_power, 4)   # Khan et al. (2012): 4.53%, 80.81%
+    (78, 13, 0.0453, 0.8081)
+    """
+    a, b, al, pw = check_rates(p0, p1, alpha, power)
+    nm = _nmax(nmax)
+    for n in range(1, nm + 1):
+        r = np.arange(n + 1)
+        a_r = stats.binom.sf(r - 1, n, a)  # P(X >= r)
+        ok = a_r <= al + 1e-12
+        if not ok.any():
+            continue
+        r0 = int(ok.argmax())  # smallest r meeting alpha has the largest power
+        pw_r = float(stats.binom.sf(r0 - 1, n, b))
+        if pw_r >= pw - 1e-12:
+            return AHernDesign(p0=a, p1=b, alpha=al, power=pw, n=n, r=r0, attained_alpha=float(a_r[r0]),
+                               attained_power=pw_r)
+    raise ValueError(f"no single-stage design with n <= nmax={nm} meets alpha={al:g} and power={pw:g}; increase nmax")
+
+
+# -- p0 from a pooled analysis ----------------------------------------------------------------------
+
+
+def p0_from(source: Any) -> float:
+    """A benchmark response rate from a number, a pooled proportion or a MAP prior.
+
+    Parameters
+    ----------
+    source : float, PoolResult or MAPPrior
+        A number in (0, 1); a :class:`~metaoutcome.results.PoolResult` of a proportion measure
+        (PLO, PR, PAS, PFT, PLN; its pooled estimate back-transformed); or a MAP prior (its mean).
+
+    >>> p0_from(0.15)
+    0.15
+    """
+    if isinstance(source, (int, float, np.floating)) and not isinstance(source, bool):
+        return _prob("p0", source)
+    from .results import PoolResult
+
+    if isinstance(source, PoolResult):
+        from .measures import get_measure
+
+        if get_measure(source.measure).kind != "proportion":
+            raise ValueError(f"p0 needs a pooled proportion; the result's measure is {source.measure!r}")
+        nat = source.back_transform().estimate
+        return _prob("p0", nat / 100.0 if get_measure(source.measure).percent else nat)
+    mean = getattr(source, "mean", None)
+    if mean is not None and hasattr(source, "mixture"):
+        return _prob("p0", float(mean))
+    raise ValueError(f"p0 must be a number in (0, 1), a pooled proportion (PoolResult) or a MAP prior; got "
+                     f"{type(source).__name__}")
+
+
+# -- Bayesian operating characteristics under a MAP prior ----------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class BayesOC(ReportMixin):
+    """Operating characteristics of a single-arm design with a Bayesian go rule against the MAP prior.
+
+    Go if P(theta_E > theta_C | x responses in n) >= ``threshold``, theta_E ~ Beta(a + x, b + n - x)
+    (the trial arm, prior ``Beta(a, b)``), theta_C ~ the (robust) MAP prior of the benchmark rate.
+
+    Attributes
+    ----------
+    n : int
+        Patients in the single arm.
+    threshold : float
+        Posterior probability needed for a go.
+    x_min : int
+        Smallest number of responses giving a go (n + 1 if none does).
+    table : DataFrame
+        ``scenario, true_rate, p_go``: P(go) when the true rate is p0, p1, and (``"MAP"``, rate NaN)
+        when the true rate is a new draw from the MAP prior (the prior-predictive false-go rate).
+    prior_label : str
+        The MAP prior used.
+    """
+
+    n: int
+    threshold: float
+    x_min: int
+    table: pd.DataFrame
+    prior_label: str
+
+    def p_go(self, p: float) -> float:
+        """P(go | true response rate p)."""
+        return float(stats.binom.sf(self.x_min - 1, self.n, _prob("p", p)))
+
+    def report(self) -> dict[str, Any]:
+        return {"title": f"Bayesian operating characteristics (n = {self.n}; go if P(rate > benchmark) >= "
+                         f"{self.threshold:g})",
+                "lines": [("benchmark prior", self.prior_label), ("go needs >= responses", self.x_min)],
+                "table": self.table, "notes": ()}
+
+
+def bayes_oc(n: int, map_prior: Any, p0: float, p1: float, *, threshold: float = 0.9,
+             prior: tuple[float, float] = (1.0, 1.0)) -> BayesOC:
+    """Operating characteristics of a single-arm trial of ``n`` patients judged against a MAP prior.
+
+    Parameters
+    ----------
+    n : int
+        Patients in the trial.
+    map_prior : BetaMixture or MAPPrior
+        Prior of the benchmark (historical control) response rate; a MAPPrior's fitted mixture is
+        used (robustify it first to protect against prior-data conflict).
+    p0, p1 : float
+        Rates at which to report P(go) (p0 < p1).
+    threshold : float, default 0.9
+        Go if P(theta_E > theta_C | data) >= threshold.
+    prior : (a, b), default (1, 1)
+        Beta prior of the trial arm's response rate.
+
+    Returns
+    -------
+    BayesOC
+
+    Notes
+    -----
+    P(theta_E > theta_C | x) = sum_k w_k P(B_E > B_k), B_E ~ Beta(a + x, b + n - x), B_k the MAP's
+    beta components; each term is integral_0^1 f_E(t) F_k(t) dt (Gauss-Legendre, 200 nodes on the
+    logit scale of t). The go region is x >= x_min (monotone in x), so P(go | p) = P(X >= x_min).
+    The prior-predictive P(go) averages over theta ~ MAP: a beta-binomial mixture.
+
+    Examples
+    --------
+    >>> from metaoutcome.bayes.map_prior import BetaMixture
+    >>> oc = bayes_oc(40, BetaMixture([1.0], [15.0], [85.0]), 0.15, 0.35)
+    >>> oc.x_min
+    10
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= int(n) <= 10000:
+        raise ValueError(f"n must be a whole number of patients in [1, 10000]; got {n!r}")
+    a, b, _, _ = check_rates(p0, p1)
+    thr = _prob("threshold", threshold)
+    pa, pb = (float(prior[0]), float(prior[1]))
+    if not (pa > 0 and pb > 0):
+        raise ValueError(f"prior must be two positive Beta parameters (a, b); got {prior!r}")
+    mix = getattr(map_prior, "mixture", map_prior)
+    if not hasattr(mix, "cdf"):
+        raise ValueError(f"map_prior must be a BetaMixture or a MAPPrior; got {type(map_prior).__name__}")
+    n = int(n)
+    x = np.arange(n + 1)
+    # integrate over t on the logit scale: t = expit(z), dt = t (1 - t) dz
+    zg, wg = np.polynomial.legendre.leggauss(200)
+    z = 20.0 * zg
+    t = 1.0 / (1.0 + np.exp(-z))
+    jac = 20.0 * wg * t * (1 - t)
+    fE = stats.beta.pdf(t[None, :], pa + x[:, None], pb + n - x[:, None])
+    prob = (fE * mix.cdf(t)[None, :] * jac[None, :]).sum(axis=1)
+    go = prob >= thr
+    x_min = int(np.argmax(go)) if go.any() else n + 1
+    rows = [dict(scenario="p0", true_rate=a, p_go=float(stats.binom.sf(x_min - 1, n, a))),
+            dict(scenario="p1", true_rate=b, p_go=float(stats.binom.sf(x_min - 1, n, b)))]
+    # prior-predictive: theta ~ MAP mixture -> X ~ beta-binomial mixture
+    pp = sum(float(w) * float(stats.betabinom.sf(x_min - 1, n, ai, bi)) for w, ai, bi in zip(mix.w, mix.a, mix.b))
+    rows.append(dict(scenario="MAP", true_rate=math.nan, p_go=pp))
+    return BayesOC(n=n, threshold=thr, x_min=x_min, table=pd.DataFrame(rows), prior_label=str(mix))
+
+
+# -- historical arms from the bundled data -----------------------------------------------------------
+
+
+def historical_arms(frame: pd.DataFrame | None = None, *, where: dict[str, Any] | None = None,
+                    outcome: str = "ORR") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Historical arms with responders/n for a benchmark: one population per arm, nothing hidden.
+
+    Parameters
+    ----------
+    frame : DataFrame, optional
+        Rows in the curated ``proportions`` layout (with trial columns); default the bundled
+        ``proportions`` table joined with its trials.
+    where : dict, optional
+        Column -> value or list of values to keep, e.g. ``{"cancer": "HCC", "setting":
+        ["second-line", "second-line or later"]}``; a column that does not exist is an error.
+    outcome : str, default "ORR"
+        The outcome to keep.
+
+    Returns
+    -------
+    (arms, excluded) : tuple of DataFrame
+        ``arms``: ``label, trial_id, arm, regimen_class, events, n, events_derived`` for the arms
+        used (``events_derived``: the count was derived from the printed percentage and n);
+        ``excluded``: ``label, reason`` for the selected rows not used (no counts, a subset or
+        superseded analysis of the same patients).
+
+    Examples
+    --------
+    >>> arms, excluded = historical_arms(where={"cancer": "NSCLC", "regimen_class": "chemotherapy"})
+    >>> sorted(arms["label"])
+    ['CheckMate 017', 'CheckMate 057', 'OAK', 'ORIENT-3']
+    """
+    import warnings
+
+    from . import effects
+    from ._analyses._common import one_population, study_labels
+    from .datasets import load_dataset
+
+    f = load_dataset("proportions", with_trials=True) if frame is None else frame.copy()
+    sel = dict(where or {})
+    sel.setdefault("outcome", outcome)
+    for col, val in sel.items():
+        if col not in f.columns:
+            raise ValueError(f"where: column {col!r} is not in the table (columns: {', '.join(map(str, f.columns))})")
+        vals = [val] if isinstance(val, str) or not hasattr(val, "__iter__") else list(val)
+        f = f[f[col].astype(str).isin([str(v) for v in vals])]
+    if f.empty:
+        raise ValueError(f"where={sel!r} selects no rows of the table")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", effects.ExclusionWarning)
+        es = effects.from_proportions(f.reset_index(drop=True), measure="PLO")
+    es = one_population(es, ["trial_id", "arm", "outcome"])
+    es = es.assign(label=study_labels(es))
+    used = es["yi"].notna()
+    # events derived from a printed percentage and n (effects.from_proportions' rule, flagged in
+    # ``events_derived``) enter as the count the effect-size step used
+    derived = es["events_derived"].fillna(False).astype(bool)
+    es["events"] = es["events"].astype("Float64").where(~derived, np.floor(es["percent"] / 100.0 * es["n"] + 0.5))
+    arms = es.loc[used, ["label", "trial_id", "arm", "regimen_class", "events", "n", "events_derived"]]
+    arms = arms.reset_index(drop=True)
+    arms["events"] = arms["events"].astype("int64")
+    arms["n"] = arms["n"].astype("int64")
+    excluded = es.loc[~used, ["label", "exclusion_reason"]].rename(columns={"exclusion_reason": "reason"})
+    return arms, excluded.reset_index(drop=True)

@@ -1,0 +1,61 @@
+"""The "design benchmarks" analysis (analyses/design_benchmarks.py), run as reproduce runs it."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+import metaoutcome as mo
+from metaoutcome.reproduce import AnalysisOutput
+
+
+@pytest.fixture(scope="module")
+def outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from metaoutcome._analyses import design_benchmarks as db
+
+    folder = tmp_path_factory.mktemp("design_benchmarks")
+    out = AnalysisOutput("design_benchmarks", db.TITLE, folder)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        db.run(out)
+    out.write_markdown()
+    return folder
+
+
+def test_report_carries_the_design_benchmarks(outdir: Path) -> None:
+    text = (outdir / "design_benchmarks.md").read_text()
+    assert "## Methods" in text and "## Results" in text and f"metaoutcome {mo.__version__}" in text
+    for name in ("benchmarks", "designs", "bayes_oc", "map_priors", "arms_used", "arms_not_used", "bayes_hr_summary"):
+        assert (outdir / "tables" / f"{name}.csv").is_file()
+    for name in ("shrinkage_hcc_benchmark_arms", "shrinkage_os_hr"):
+        assert (outdir / "figures" / f"{name}.png").is_file() and (outdir / "figures" / f"{name}.pdf").is_file()
+    bench = pd.read_csv(outdir / "tables" / "benchmarks.csv")
+    assert list(bench["benchmark"]) == ["hcc_later_line", "nsclc_docetaxel", "nsclc_pd1_mono"]
+
+
+def test_p0_and_designs_equal_the_library(outdir: Path) -> None:
+    # refit independently of the script: the arms in the table -> MAP prior -> p0 -> Simon / A'Hern
+    arms = pd.read_csv(outdir / "tables" / "arms_used.csv")
+    hcc = arms[arms["benchmark"] == "hcc_later_line"]
+    mp = mo.map_prior(events=hcc["events"], n=hcc["n"])
+    bench = pd.read_csv(outdir / "tables" / "benchmarks.csv").set_index("benchmark")
+    assert_allclose(bench.loc["hcc_later_line", "p0_map_mean"], mp.mean, rtol=1e-12)
+    d = mo.simon(mp.mean, mp.mean + 0.15)
+    designs = pd.read_csv(outdir / "tables" / "designs.csv")
+    row = designs[(designs["benchmark"] == "hcc_later_line") & (designs["design"] == "Simon optimal")].iloc[0]
+    assert (row["r1"], row["n1"], row["r"], row["n"]) == (d.optimal.r1, d.optimal.n1, d.optimal.r, d.optimal.n)
+    a = mo.ahern(mp.mean, mp.mean + 0.15)
+    row = designs[(designs["benchmark"] == "hcc_later_line") & (designs["design"] == "A'Hern")].iloc[0]
+    assert row["n"] == a.n
+
+
+def test_bayesian_go_rate_is_calibrated_under_the_map_prior(outdir: Path) -> None:
+    # with a flat prior for the trial arm and threshold 0.9, drawing the true rate from the MAP prior
+    # gives P(go) close to 1 - 0.9 (a calibration check of the go rule, not a tuned number)
+    oc = pd.read_csv(outdir / "tables" / "bayes_oc.csv")
+    assert ((oc["p_go_rate_from_map"] - 0.1).abs() < 0.02).all()
+    assert (oc["p_go_at_p1"] >= oc["p_go_at_p0"]).all()
