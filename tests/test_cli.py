@@ -74,8 +74,12 @@ def _fake_run_all(calls: list[dict[str, Any]], failures: dict[str, str]) -> Any:
     """Stands in for reproduce.run_all (run end to end in test_reproduce.py, ~15 s): records the call."""
 
     def run_all(out: Path, *, only: Any = None, progress: Any = print, show_traceback: bool = False,
-                jobs: int | None = None) -> Any:
-        calls.append(dict(out=Path(out), only=only, show_traceback=show_traceback, jobs=jobs))
+                jobs: int | None = None, force: bool = False, extra_files: Any = None) -> Any:
+        calls.append(dict(out=Path(out), only=only, show_traceback=show_traceback, jobs=jobs, force=force,
+                          extra_files=sorted(extra_files or {})))
+        Path(out).mkdir(parents=True, exist_ok=True)
+        for rel, text in (extra_files or {}).items():
+            (Path(out) / rel).write_text(text)
         progress("  fake analysis ... ok")
         return reproduce.ReproduceReport(Path(out), {"fake": "ok"}, failures, Path(out) / "manifest.json",
                                          Path(out) / "report.html")
@@ -91,7 +95,8 @@ def test_reproduce_validates_summarises_and_runs(tmp_path: Path, capsys: pytest.
     assert main(["reproduce", "--out", str(out), "--only", "hcc_after_first_line", "--traceback", "--jobs", "1"]) == 0
     text = (out / "evidence_summary.md").read_text()
     assert "| trials |" in text and "NSCLC" in text and "HCC" in text
-    assert calls == [dict(out=out, only=["hcc_after_first_line"], show_traceback=True, jobs=1)]
+    assert calls == [dict(out=out, only=["hcc_after_first_line"], show_traceback=True, jobs=1, force=False,
+                          extra_files=["evidence_summary.md"])]
     printed = capsys.readouterr().out
     assert "validating the bundled data" in printed and "0 error(s)" in printed
     assert "fake analysis ... ok" in printed and f"open {out / 'report.html'}" in printed

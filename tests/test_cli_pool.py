@@ -22,6 +22,7 @@ from numpy.testing import assert_allclose
 
 import metaoutcome as mo
 from metaoutcome import datasets, effects
+from metaoutcome._checks import LEVEL_RULE
 from metaoutcome.cli import CLIError, main
 from metaoutcome.subgroups import subgroup_analysis
 
@@ -343,9 +344,9 @@ def test_error_not_a_file(capsys: Capsys, tmp_path: Path) -> None:
         ("hr,ci_low,ci_high\n", "has a header but no data rows"),
         ("hr,hr\n0.5,0.6\n", ":1:hr: the column appears more than once"),
         ("hr,,ci_high\n0.5,0.4,0.6\n", ":1:column 2: the header cell is empty"),
-        ("hr,ci_low,ci_high\n0.5,0.4,0.6\n0.7,0.5\n", ":3: the row has 2 fields but the header has 3"),
-        (b"hr,ci_low\n0.5,0.4\n\xff,0.1\n", ":3: not valid UTF-8"),
-        ('hr,ci_low\n"0.5,0.4\n', "not a readable CSV"),
+        ("hr,ci_low,ci_high\n0.5,0.4,0.6\n0.7,0.5\n", ":3:-: the row has 2 fields but the header has 3"),
+        (b"hr,ci_low\n0.5,0.4\n\xff,0.1\n", ":3:-: not valid UTF-8"),
+        ('hr,ci_low\n"0.5,0.4\n', ":2:-: a quote opened on this line is never closed"),
     ],
     ids=["empty", "header-only", "duplicate-column", "empty-header-cell", "short-row", "not-utf8", "bad-quote"],
 )
@@ -356,7 +357,7 @@ def test_error_unreadable_file(capsys: Capsys, tmp_path: Path, text: str | bytes
 
 def test_error_semicolon_separated(capsys: Capsys, tmp_path: Path) -> None:
     path = write(tmp_path, "synthetic.csv", "study;hr;ci_low;ci_high\nA;0,8;0,7;0,9\n")
-    assert_one_error(capsys, [path], f"{path}:1: the header is one column", "separated by semicolons")
+    assert_one_error(capsys, [path], f"{path}:1:-: the header is one column", "separated by semicolons")
 
 
 def test_excel_export_with_bom_and_crlf(capsys: Capsys, tmp_path: Path) -> None:
@@ -453,9 +454,12 @@ def test_error_invalid_choice(capsys: Capsys, option: str, value: str, allowed: 
     assert_one_error(capsys, [HR, option, value], f"argument {option}: '{value}' is not one of {allowed}", "--help")
 
 
-@pytest.mark.parametrize("value", ["150", "0", "ninety"])
-def test_error_level(capsys: Capsys, value: str) -> None:
-    assert_one_error(capsys, [HR, "--level", value], f"argument --level: '{value}' is not a number in (0, 100)")
+@pytest.mark.parametrize("value, why", [("150", "is not a confidence level"), ("0", "is not a confidence level"),
+                                        ("0.05", "is not a confidence level"), ("100", "is not a confidence level"),
+                                        ("nan", "is not a confidence level"), ("ninety", "is not a number")])
+def test_error_level(capsys: Capsys, value: str, why: str) -> None:
+    # the one level rule (metaoutcome._checks.level_percent): (0, 0.5] is ambiguous, >= 100 and <= 0 are not levels
+    assert_one_error(capsys, [HR, "--level", value], f"argument --level: '{value}' {why}; {LEVEL_RULE}")
 
 
 def test_error_missing_file_argument(capsys: Capsys) -> None:
