@@ -21,6 +21,9 @@ __all__ = [
     "as_float_array",
     "check_same_length",
     "positions",
+    "flag_array",
+    "check_flag",
+    "FLAG_RULE",
 ]
 
 
@@ -158,3 +161,96 @@ def check_same_length(**arrays: Sequence[Any] | NDArray[Any]) -> int:
         listed = ", ".join(f"{k} has {n}" for k, n in lengths.items())
         raise ValueError(f"lengths differ: {listed}; all must be equal")
     return next(iter(lengths.values()), 0)
+
+
+#: Text that reads as true / false in a flag (compared after strip() and lower()). "NR"/"NE" (not
+#: reached / not estimable) read as true because the flags that take them (``upper_nr``,
+#: ``ci_high_nr``) mean "the bound was not reached".
+FLAG_TRUE = ("true", "t", "yes", "y", "1", "nr", "ne", "not reached", "not estimable")
+FLAG_FALSE = ("false", "f", "no", "n", "0")
+FLAG_RULE = (
+    "a flag is True/False, 1/0, or the text true/false, t/f, yes/no, y/n, 1/0, NR/NE "
+    "(not reached/not estimable, read as true), in any case"
+)
+
+
+def _flag_value(v: Any, missing: bool | None) -> bool | None:
+    """One value -> True/False, or None if it is not a flag (or missing and ``missing`` is None)."""
+    if v is None:
+        return missing
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (str, bytes)):
+        t = (v.decode() if isinstance(v, bytes) else v).strip().lower()
+        if t == "":
+            return missing
+        if t in FLAG_TRUE:
+            return True
+        if t in FLAG_FALSE:
+            return False
+        return None
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        fv = float(v)
+        if np.isnan(fv):
+            return missing
+        if fv == 1.0:
+            return True
+        if fv == 0.0:
+            return False
+        return None
+    if type(v).__name__ in ("NAType", "NaTType"):  # pandas missing markers, without importing pandas
+        return missing
+    return None
+
+
+def flag_array(name: str, values: Any, n: int | None = None, *, missing: bool | None = False) -> NDArray[np.bool_]:
+    """The one parser for true/false flags given per row (``upper_nr=[...]``, a ``ci_high_nr`` column).
+
+    Each value is read by what it says, never by Python truthiness (``'False'`` is false):
+    booleans, 1/0 and the words in :data:`FLAG_RULE`, case-insensitive. Missing values (None,
+    NaN, pandas NA, empty text) become ``missing``, or are refused when ``missing`` is None.
+    Anything else is refused with a message naming ``name`` and the positions. A single value is
+    recycled to length ``n``.
+
+    >>> flag_array("upper_nr", ["False", "yes", "NR", 0, None]).tolist()
+    [False, True, True, False, False]
+    >>> flag_array("upper_nr", ["maybe", "true"])
+    Traceback (most recent call last):
+    ...
+    ValueError: upper_nr must be a flag; positions [0] are not (values: ['maybe']); a flag is ...
+    """
+    raw = np.asarray(values, dtype=object)
+    if raw.ndim == 0:
+        raw = raw.reshape(1)
+    if raw.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional; got shape {raw.shape}")
+    parsed = [_flag_value(v, missing) for v in raw]
+    bad = np.array([p is None for p in parsed], dtype=bool)
+    if bad.any():
+        shown = raw[bad][:10].tolist()
+        raise ValueError(f"{name} must be a flag; positions {positions(bad)} are not (values: {shown}); {FLAG_RULE}")
+    out = np.array(parsed, dtype=bool)
+    if n is not None:
+        if out.size == 1 and n != 1:
+            out = np.full(n, out[0])
+        elif out.size != n:
+            raise ValueError(f"lengths differ: {name} has {out.size}, expected {n} (or a single value)")
+    return out
+
+
+def check_flag(name: str, value: Any) -> bool:
+    """The same rule for a single true/false argument (``use_events=``, ``correct=``).
+
+    >>> check_flag("correct", "no"), check_flag("correct", True)
+    (False, True)
+    >>> check_flag("correct", None)
+    Traceback (most recent call last):
+    ...
+    ValueError: correct=None is not a flag: a flag is True/False, ...
+    """
+    if isinstance(value, (list, tuple, np.ndarray)):
+        raise ValueError(f"{name}={value!r} is not a flag: {FLAG_RULE}")
+    parsed = _flag_value(value, None)
+    if parsed is None:
+        raise ValueError(f"{name}={value!r} is not a flag: {FLAG_RULE}")
+    return parsed

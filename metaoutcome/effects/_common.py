@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from .._checks import LEVEL_RULE, as_float_array, check_choice, level_percent, positions
+from .._checks import FLAG_RULE, LEVEL_RULE, as_float_array, check_choice, flag_array, level_percent, positions
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -219,25 +219,30 @@ def column(frame: pd.DataFrame, cols: Mapping[str, str | None], key: str, *, req
 
 
 def bool_column(frame: pd.DataFrame, cols: Mapping[str, str | None], key: str) -> BoolArray:
-    """A true/false column (bools, 0/1 or the strings "true"/"false"); missing -> False."""
+    """A true/false column read by :func:`.._checks.flag_array` (missing -> False).
+
+    An unreadable value is refused naming the column and the row labels.
+    """
     name = cols.get(key)
     if name is None or name not in frame.columns:
         return np.zeros(len(frame), dtype=bool)
-    s = frame[name]
+    try:
+        return flag_array(repr(name), frame[name].to_numpy(dtype=object))
+    except ValueError:
+        bad = [not _is_flag(v) for v in frame[name]]
+        labels = [lab for lab, b in zip(row_labels(frame), bad) if b][:10]
+        values = frame[name][np.array(bad, dtype=bool)].tolist()[:10]
+        raise ValueError(
+            f"column {name!r} must be a flag; rows {labels} are not (values: {values}); {FLAG_RULE}"
+        ) from None
 
-    def one(v: Any) -> bool:
-        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
-            return False
-        if isinstance(v, str):
-            t = v.strip().lower()
-            if t in ("true", "t", "yes", "y", "1", "nr", "ne"):
-                return True
-            if t in ("false", "f", "no", "n", "0", ""):
-                return False
-            raise ValueError(f"column {name!r} must be true/false; got {v!r}")
-        return bool(v)
 
-    return np.array([one(v) for v in s], dtype=bool)
+def _is_flag(v: Any) -> bool:
+    try:
+        flag_array("v", [v])
+    except ValueError:
+        return False
+    return True
 
 
 class Exclusions:

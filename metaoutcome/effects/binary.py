@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from .._checks import check_choice
+from .._checks import check_choice, check_flag
 from ._common import (
     FloatArray,
     Problem,
@@ -138,7 +138,7 @@ def two_arm_es(
             for name, x in (("ai", a), ("bi", b), ("ci", c), ("di", d))
         ])
     ni_u = a + b + c + d
-    if drop00:
+    if check_flag("drop00", drop00):
         id00 = ((a == 0) & (c == 0)) | ((b == 0) & (d == 0))
         a, b, c, d = (np.where(id00, np.nan, x) for x in (a, b, c, d))
     zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from .._checks import check_choice, positions
+from .._checks import check_choice, check_flag, positions
 from ._common import (
     ON_INVALID_CHOICES,
     BoolArray,
@@ -325,7 +325,7 @@ def hr_from_ci(
     yi = np.log(h)
     vi, asym = _ci_core(yi, np.log(lo), np.log(up), z_crit(lv), b)
     flag = asym > check_tol
-    if check:
+    if check_flag("check", check):
         _warn_asymmetric(flag, f"positions {positions(flag)}", b, check_tol)
     return result_frame(yi, vi, "HR", ci_asymmetry=asym, ci_asymmetric=flag)
 
@@ -667,7 +667,7 @@ def from_hazard_ratios(
     vi = np.where(use_ci, vi_ci, np.where(use_p, vi_p, np.nan))
     asym = np.where(use_ci, asym, np.nan)
     flag = asym > check_tol
-    if check and flag.any():
+    if check_flag("check", check) and flag.any():
         _warn_asymmetric(flag, f"rows {[labels[i] for i in np.flatnonzero(flag)][:10]}", b, check_tol)
     bound = np.array([r == "<" for r in rel], dtype=bool) & use_p
     ci_src = {"both": "ci", "lower": "ci lower bound", "upper": "ci upper bound"}[b]

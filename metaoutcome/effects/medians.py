@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from .._checks import as_float_array, check_choice, check_level
+from .._checks import as_float_array, check_choice, check_flag, check_level, flag_array
 from ._common import (
     ON_INVALID_CHOICES,
     BoolArray,
@@ -119,12 +119,7 @@ def _arm_se(m: FloatArray, lo: FloatArray, up: FloatArray, lv: FloatArray, nr: B
 def _nr_array(upper_nr: ArrayLike | None, n: int, name: str) -> BoolArray:
     if upper_nr is None:
         return np.zeros(n, dtype=bool)
-    arr = np.asarray(upper_nr)
-    if arr.ndim == 0:
-        arr = np.full(n, bool(arr))
-    if arr.size != n:
-        raise ValueError(f"lengths differ: {name} has {arr.size}, expected {n}")
-    return np.asarray(arr, dtype=bool)
+    return flag_array(name, upper_nr, n)
 
 
 def median_es(
@@ -199,7 +194,7 @@ def median_es(
     check_lengths(median=m, lower=lo, upper=up, events=d)
     lv = level_array(level, k)
     nr = _nr_array(upper_nr, k, "upper_nr")
-    arm = _arm_se(m, lo, up, lv, nr, d, scale, use_events)
+    arm = _arm_se(m, lo, up, lv, nr, d, scale, check_flag("use_events", use_events))
     raise_problems(arm.problems)
     with np.errstate(invalid="ignore", divide="ignore"):
         yi = np.log(m)
@@ -290,9 +285,9 @@ def two_arm_median_es(
     check_lengths(median1=m1, median2=m2, lower1=lo1, upper1=up1, lower2=lo2, upper2=up2,
                   events1=d1, events2=d2)
     a1 = _arm_se(m1, lo1, up1, level_array(level1, k, "level1"), _nr_array(upper_nr1, k, "upper_nr1"),
-                 d1, scale, use_events, "1")
+                 d1, scale, check_flag("use_events", use_events), "1")
     a2 = _arm_se(m2, lo2, up2, level_array(level2, k, "level2"), _nr_array(upper_nr2, k, "upper_nr2"),
-                 d2, scale, use_events, "2")
+                 d2, scale, check_flag("use_events", use_events), "2")
     raise_problems(a1.problems + a2.problems)
     with np.errstate(invalid="ignore", divide="ignore"):
         if meas == "RMED":
@@ -540,7 +535,7 @@ def from_medians(
                              {"ci_level": lvl_used})], excl, on_invalid, labels, colnames)
     excl.add(np.isnan(m), f"{cols['median']} missing (not reached?)")
     lv = np.where(bad_level | ~has_ci, 0.95, lvl_used / 100)
-    arm = _arm_se(m, lo, up, lv, nr, d, scale, use_events, names=colnames)
+    arm = _arm_se(m, lo, up, lv, nr, d, scale, check_flag("use_events", use_events), names=colnames)
     handle_problems(arm.problems, excl, on_invalid, labels, colnames)
     no_se = ~np.isnan(m) & (arm.method == None)  # noqa: E711 (object array comparison)
     excl.add(no_se, "no CI bound" + (f" and no {cols['events']}" if use_events else "")
