@@ -15,30 +15,9 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any
 
-__all__ = ["Field", "Table", "data_dir", "package_tables", "TRUE_WORDS", "FALSE_WORDS", "parse_bool_text"]
+from ._checks import FLAG_FALSE, FLAG_RULE, FLAG_TRUE
 
-#: The one vocabulary of text booleans in a data file (case-insensitive): "NR"/"NE" (not
-#: reached, not estimable) mark an upper bound that was not reached. datapackage.json lists the
-#: same words as each boolean field's trueValues/falseValues.
-TRUE_WORDS: tuple[str, ...] = ("true", "yes", "1", "nr", "ne")
-FALSE_WORDS: tuple[str, ...] = ("false", "no", "0")
-
-
-def parse_bool_text(text: str, true_words: tuple[str, ...] = TRUE_WORDS,
-                    false_words: tuple[str, ...] = FALSE_WORDS) -> bool | None:
-    """``True``/``False`` for a word of the vocabulary (any case, spaces ignored), else ``None``.
-
-    >>> parse_bool_text(" Yes "), parse_bool_text("NR"), parse_bool_text("0"), parse_bool_text("False")
-    (True, True, False, False)
-    >>> parse_bool_text("maybe") is None
-    True
-    """
-    low = text.strip().lower()
-    if low in true_words:
-        return True
-    if low in false_words:
-        return False
-    return None
+__all__ = ["Field", "Table", "data_dir", "package_tables"]
 
 
 @dataclass(frozen=True)
@@ -55,8 +34,8 @@ class Field:
     exclusive_minimum: float | None = None
     exclusive_maximum: float | None = None
     pattern: str | None = None
-    true_values: tuple[str, ...] = TRUE_WORDS
-    false_values: tuple[str, ...] = FALSE_WORDS
+    true_values: tuple[str, ...] = FLAG_TRUE  # the one flag vocabulary (metaoutcome._checks)
+    false_values: tuple[str, ...] = FLAG_FALSE
     #: a confidence level (percent); proportions in (0.5, 1) are read as percent (the level rule)
     confidence_level: bool = False
 
@@ -76,15 +55,16 @@ class Field:
             exclusive_minimum=c.get("exclusiveMinimum"),
             exclusive_maximum=c.get("exclusiveMaximum"),
             pattern=c.get("pattern"),
-            true_values=tuple(v.lower() for v in d.get("trueValues", TRUE_WORDS)),
-            false_values=tuple(v.lower() for v in d.get("falseValues", FALSE_WORDS)),
+            true_values=tuple(v.lower() for v in d.get("trueValues", FLAG_TRUE)),
+            false_values=tuple(v.lower() for v in d.get("falseValues", FLAG_FALSE)),
             confidence_level=bool(d.get("confidenceLevel", False)),
         )
 
     def parse(self, text: str) -> tuple[Any, str | None, str | None]:
         """Parse one non-empty cell: ``(value, error, note)``; value is ``None`` on an error.
 
-        Whole numbers, numbers, booleans (:func:`parse_bool_text`'s words) and text, then the
+        Whole numbers, numbers, booleans (the one flag vocabulary, ``metaoutcome._checks.FLAG_TRUE``
+        and ``FLAG_FALSE``, which datapackage.json lists as trueValues/falseValues) and text, then the
         descriptor's constraints. A confidence level follows the one level rule
         (:func:`metaoutcome._checks.level_percent`): 95 is 95%, 0.95 is read as 95% with a note.
         """
@@ -117,11 +97,12 @@ class Field:
                 return None, f"{text!r} is not a finite number"
             return v, None
         if self.type == "boolean":
-            b = parse_bool_text(text, self.true_values, self.false_values)
-            if b is None:
-                words = "/".join(self.true_values) + " or " + "/".join(self.false_values)
-                return None, f"{text!r} is not true or false (write {words}, in any case)"
-            return b, None
+            low = text.strip().lower()
+            if low in self.true_values:
+                return True, None
+            if low in self.false_values:
+                return False, None
+            return None, f"{text!r} is not true or false: {FLAG_RULE}"
         return text, None
 
     def _check(self, v: Any, text: str) -> str | None:

@@ -242,6 +242,10 @@ def _records(text: str, out: CSVFile) -> tuple[list[list[str]], list[tuple[int, 
                 rest = (f", so the {after} line{'s' * (after > 1)} after it (to line {n_lines}, the end of the file) "
                         "would be read into one cell") if after > 0 else ""
                 out.add(start, None, f"a quote opened on this line is never closed{rest}; close the quote")
+            elif line > start:  # a quote opened on an earlier line ran on to a later quote
+                span = f"line {line}" if line == start + 1 else f"lines {start + 1} to {line}"
+                out.add(start, None, f"a quote opened on this line runs on to a quote on line {line} ({span} "
+                                     "would be read into one cell); close the quote")
             else:
                 out.add(line, None, f"not a readable CSV line ({exc}): text after a closing quote? "
                                     "a quoted cell must end at the next comma")

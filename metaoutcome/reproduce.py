@@ -285,8 +285,6 @@ def _worker_init() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _previous_outputs(out: Path) -> dict[str, str]:
@@ -330,7 +328,7 @@ def foreign_files(out: str | Path) -> list[str]:
                 found.append(rel)
             elif rel != MANIFEST and _sha256(out / rel) != listed[rel]:
                 found.append(f"{rel} (changed since it was written)")
-    return found
+    return sorted(found)
 
 
 def check_output_folder(out: str | Path, *, force: bool = False) -> None:
@@ -472,7 +470,11 @@ def run_all(
     jobs = max(1, min(len(analyses), jobs or os.cpu_count() or 1))
     parent = out.absolute().parent
     parent.mkdir(parents=True, exist_ok=True)
-    build = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
+    try:
+        build = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
+    except OSError as exc:
+        raise OSError(exc.errno, f"{exc.strerror} (the output is built beside {out.name}, so this folder must be "
+                                 "writable)", str(parent)) from exc
     try:
         mode = out.stat().st_mode if out.is_dir() else 0o777 & ~_umask()
         os.chmod(build, mode & 0o7777)
@@ -532,24 +534,25 @@ def _run_analyses(
         return status, failures, outputs
 
     import signal
+    import threading
     from concurrent.futures import Future, ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
     from multiprocessing import get_context
 
     # "spawn": a clean interpreter per worker (forking a process with BLAS threads is unsafe). The
-    # workers start with Ctrl-C blocked (then ignored): the terminal sends it to the whole process
-    # group, and only this process should answer it, by stopping them.
-    block = hasattr(signal, "pthread_sigmask")
-    if block:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    # workers start with Ctrl-C ignored (a disposition a new process inherits, unlike a handler or
+    # a blocked mask): the terminal sends it to the whole process group, and only this process
+    # should answer it, by stopping them.
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
     try:
         pool = ProcessPoolExecutor(max_workers=jobs - 1, mp_context=get_context("spawn"), initializer=_worker_init)
         futures: dict[str, Future[_Outcome]] = {
             name: pool.submit(_run_one, name, title, out / name, show_traceback) for name, title in analyses[1:]
         }
     finally:
-        if block:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
     try:
         for i, (name, title) in enumerate(analyses, 1):
             progress(f"[{i}/{n}] {name}: {title} ..." + (" (in a worker process)" if i > 1 else ""))

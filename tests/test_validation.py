@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from metaoutcome._checks import LEVEL_RULE
+from metaoutcome._checks import FLAG_RULE, LEVEL_RULE
 from metaoutcome.validation import hr_asymmetry, validate_files
 
 CORPUS = Path(__file__).parent / "data" / "corpus"
@@ -105,8 +105,7 @@ EXPECTED: dict[str, list[str]] = {
     ],
     # text booleans: true/false, yes/no, 1/0, NR/NE in any case; anything else refused
     "text_booleans_medians.csv": [
-        "text_booleans_medians.csv:7:ci_high_nr: 'maybe' is not true or false (write true/yes/1/nr/ne or "
-        "false/no/0, in any case)",
+        "text_booleans_medians.csv:7:ci_high_nr: 'maybe' is not true or false: " + FLAG_RULE,
     ],
     "mystery.csv": [
         "mystery.csv:1:-: cannot tell which table this file is; name it after one (sources.csv, trials.csv, "
@@ -215,3 +214,16 @@ def test_columns_map_validates_the_file_as_pooled(tmp_path: Path) -> None:
         validate_files([f], table="hazard_ratios", columns={"Hazard": "hr"})
     with pytest.raises(ValueError, match=r"columns Lower=hr: .* already has a column 'hr'|two columns are mapped"):
         validate_files([f], table="hazard_ratios", columns={"HR": "hr", "Lower": "hr"})
+
+
+def test_boolean_columns_use_the_one_flag_vocabulary() -> None:
+    # the CSV schema and the library's flag parser (_checks.flag_array) read the same words
+    from metaoutcome._checks import FLAG_FALSE, FLAG_TRUE, flag_array
+    from metaoutcome._schema import package_tables
+
+    fields = [f for t in package_tables().values() for f in t.fields if f.type == "boolean"]
+    assert fields
+    for f in fields:
+        assert (f.true_values, f.false_values) == (FLAG_TRUE, FLAG_FALSE), f.name
+        words = [w.upper() for w in FLAG_TRUE + FLAG_FALSE]
+        assert [f.parse(w)[0] for w in words] == flag_array(f.name, words).tolist()

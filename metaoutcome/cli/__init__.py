@@ -118,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.traceback:
             raise
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        _error(args.command, f"{where}{exc.strerror or exc}")
+        _error(args.command, f"{where}{exc.strerror or exc}{_interrupted_note(args)}")
         return 1
     except RuntimeError as exc:  # a run that could not finish (e.g. a worker process was killed)
         from ..reproduce import ReproduceAborted
@@ -130,6 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _interrupted_note(args: argparse.Namespace) -> str:
+    """What a command that stops halfway leaves as it was (a command sets ``args.interrupted_note``)."""
     note = getattr(args, "interrupted_note", None)
     return f"; {note}" if note else ""
 
