@@ -10,7 +10,8 @@ so the number of rows read always equals the number of lines in the file.
 The reader never raises on a malformed file: it returns a :class:`CSVFile` whose ``problems`` list
 every error and warning. What it looks for:
 
-* the file cannot be read, is empty, is not UTF-8 (named by line and byte), holds a NUL byte;
+* the file cannot be read, is empty, is not UTF-8 (named by line and byte; UTF-16 by name), holds a
+  NUL byte; Excel's ``sep=,`` hint on line 1;
 * a byte-order mark (Excel's "CSV UTF-8") is removed; CRLF line ends are read as line ends;
 * a quote that opens on one line and closes on a later one, or never closes;
 * text after a closing quote (``"a"b``);
@@ -159,6 +160,9 @@ def _parse(data: bytes, out: CSVFile) -> CSVFile:
     if not data.strip():
         out.add(None, None, "the file is empty (expected a header row and data rows)")
         return out
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        out.add(1, None, "the file is UTF-16 (Excel's 'Unicode text'), not UTF-8; save it as 'CSV UTF-8'")
+        return out
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -168,6 +172,10 @@ def _parse(data: bytes, out: CSVFile) -> CSVFile:
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         out.add(line, None, "the line holds a NUL byte: this is not a text CSV (a spreadsheet file saved as .csv?)")
+        return out
+    first = text.split("\n", 1)[0].strip()
+    if first.lower().startswith("sep=") and len(first) <= 5:
+        out.add(1, None, f"line 1 is Excel's separator hint {first!r}, not the header; delete that line")
         return out
     records, spans = _records(text, out)
     if not records:

@@ -338,6 +338,8 @@ def check_output_folder(out: str | Path, *, force: bool = False) -> None:
     that is read-only).
     """
     out = Path(out)
+    if out.is_symlink():
+        raise OutputFolderError(f"{out}: is a symbolic link; give the folder it points to ({os.path.realpath(out)})")
     if out.exists() and not out.is_dir():
         raise OutputFolderError(f"{out}: is a file, not a folder; choose a folder for the output")
     if not out.exists():

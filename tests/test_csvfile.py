@@ -57,6 +57,10 @@ CASES: dict[str, tuple[str | bytes, list[list[str]], list[str]]] = {
                                   "save it as comma-separated CSV"]),
     "empty": ("  \n", [], ["f.csv:-:-: the file is empty (expected a header row and data rows)"]),
     "not-utf8": (b"a,b\n1,\xe9\n", [], ["f.csv:2:-: not valid UTF-8: byte 0xe9 at offset 6; save the file as UTF-8"]),
+    "utf-16": ("a,b\n1,2\n".encode("utf-16"), [],
+               ["f.csv:1:-: the file is UTF-16 (Excel's 'Unicode text'), not UTF-8; save it as 'CSV UTF-8'"]),
+    "excel-sep-hint": ("sep=,\na,b\n1,2\n", [],
+                       ["f.csv:1:-: line 1 is Excel's separator hint 'sep=,', not the header; delete that line"]),
     "nul-byte": ("a,b\n1,\x002\n", [], ["f.csv:2:-: the line holds a NUL byte: this is not a text CSV (a spreadsheet "
                                         "file saved as .csv?)"]),
 }

@@ -175,10 +175,15 @@ def test_a_folder_without_a_manifest_of_ours_is_refused(tmp_path: Path, monkeypa
     assert (out / "b_good" / "b_good.md").read_text() == "mine"
 
 
-def test_a_path_that_is_a_file_is_refused(tmp_path: Path) -> None:
+def test_a_path_that_is_a_file_or_a_link_is_refused(tmp_path: Path) -> None:
     (tmp_path / "R").write_text("x")
     with pytest.raises(reproduce.OutputFolderError, match="is a file, not a folder"):
         reproduce.run_all(tmp_path / "R", progress=lambda s: None, jobs=1)
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    with pytest.raises(reproduce.OutputFolderError, match="is a symbolic link; give the folder it points to"):
+        reproduce.run_all(tmp_path / "link", progress=lambda s: None, jobs=1)
+    assert (tmp_path / "link").is_symlink() and list((tmp_path / "real").iterdir()) == []
 
 
 def _interrupting(out: reproduce.AnalysisOutput) -> None:
