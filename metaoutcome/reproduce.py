@@ -480,23 +480,25 @@ def run_all(
     try:
         mode = out.stat().st_mode if out.is_dir() else 0o777 & ~_umask()
         os.chmod(build, mode & 0o7777)
-        status, failures, outputs = _run_analyses(analyses, build, jobs, progress, show_traceback)
-        for rel, text in (extra_files or {}).items():
-            (build / rel).parent.mkdir(parents=True, exist_ok=True)
-            (build / rel).write_text(text, encoding="utf-8")
-        versions = _versions()
-        report = build / "report.html"
-        report.write_text(_html_report(outputs, failures, versions), encoding="utf-8")
-        files = sorted(p for p in build.rglob("*") if p.is_file())
-        doc = {
-            "generated_by": "metaoutcome reproduce",
-            "versions": versions,
-            "inputs": _input_hashes(),
-            "analyses": status,
-            "outputs": {p.relative_to(build).as_posix(): _sha256(p) for p in files},
-        }
-        (build / MANIFEST).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        check_output_folder(out, force=force)  # again: the folder may have changed during the run
+        with _Interrupts() as interrupts:
+            status, failures, outputs = _run_analyses(analyses, build, jobs, progress, show_traceback, interrupts)
+            for rel, text in (extra_files or {}).items():
+                (build / rel).parent.mkdir(parents=True, exist_ok=True)
+                (build / rel).write_text(text, encoding="utf-8")
+            versions = _versions()
+            report = build / "report.html"
+            report.write_text(_html_report(outputs, failures, versions), encoding="utf-8")
+            files = sorted(p for p in build.rglob("*") if p.is_file())
+            doc = {
+                "generated_by": "metaoutcome reproduce",
+                "versions": versions,
+                "inputs": _input_hashes(),
+                "analyses": status,
+                "outputs": {p.relative_to(build).as_posix(): _sha256(p) for p in files},
+            }
+            (build / MANIFEST).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            interrupts.check()
+            check_output_folder(out, force=force)  # again: the folder may have changed during the run
         _install(build, out, progress)
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
@@ -504,8 +506,44 @@ def run_all(
     return ReproduceReport(out, status, failures, out / MANIFEST, out / "report.html")
 
 
+class _Interrupts:
+    """Remember a Ctrl-C even if the code it interrupted swallowed the KeyboardInterrupt.
+
+    A KeyboardInterrupt raised inside a library's import or a ``try/except`` can come out as
+    another exception (seen in matplotlib's PDF font subsetting), which would make the analysis
+    look failed and the run go on; :meth:`check` raises it again after each analysis.
+    """
+
+    def __init__(self) -> None:
+        self.seen = False
+        self._previous: Any = None
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def check(self) -> None:
+        if self.seen:
+            raise KeyboardInterrupt
+
+    def __enter__(self) -> _Interrupts:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
 def _run_analyses(
-    analyses: Sequence[tuple[str, str]], out: Path, jobs: int, progress: Callable[[str], None], show_traceback: bool
+    analyses: Sequence[tuple[str, str]], out: Path, jobs: int, progress: Callable[[str], None], show_traceback: bool,
+    interrupts: _Interrupts,
 ) -> tuple[dict[str, str], dict[str, str], list[AnalysisOutput]]:
     """Run ``analyses`` into ``out``; their status, failures and outputs."""
     status: dict[str, str] = {}
@@ -514,6 +552,7 @@ def _run_analyses(
     n = len(analyses)
 
     def record(name: str, res: _Outcome, label: str) -> None:
+        interrupts.check()  # a Ctrl-C the analysis swallowed is still a Ctrl-C
         if res.failure is not None:
             failures[name] = res.failure
             status[name] = f"failed: {res.failure}"

@@ -198,8 +198,22 @@ def _disk_full(out: reproduce.AnalysisOutput) -> None:
     raise OSError(errno.ENOSPC, "No space left on device", str(out.folder / "tables" / "x.csv"))
 
 
-@pytest.mark.parametrize("run, error", [(_interrupting, KeyboardInterrupt), (_disk_full, OSError)],
-                         ids=["ctrl-c", "disk-full"])
+def _swallowing(out: reproduce.AnalysisOutput) -> None:
+    # third-party code that turns a Ctrl-C into another error (seen in a font library's import)
+    import os
+    import signal
+    import time
+
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)
+    except KeyboardInterrupt:
+        raise RuntimeError("half-imported module") from None
+
+
+@pytest.mark.parametrize("run, error", [(_interrupting, KeyboardInterrupt), (_disk_full, OSError),
+                                        (_swallowing, KeyboardInterrupt)],
+                         ids=["ctrl-c", "disk-full", "ctrl-c-swallowed-by-the-analysis"])
 def test_an_interrupted_run_leaves_the_previous_output_intact(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run: types.FunctionType, error: type[BaseException]
 ) -> None:
