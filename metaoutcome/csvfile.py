@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -235,7 +236,7 @@ def _records(text: str, out: CSVFile) -> tuple[list[list[str]], list[tuple[int, 
     records: list[list[str]] = []
     spans: list[tuple[int, int]] = []
     header: list[str] | None = None
-    n_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    n_lines = len(re.findall(r"\r\n|\r|\n", text)) + (0 if text.endswith(("\n", "\r")) else 1)
     last = 0
     while True:
         start = last + 1

@@ -180,7 +180,11 @@ def _parse_file(f: CSVFile, tables: dict[str, Table], table: str | None, out: _C
     known = set(t.field_names)
     for h in header:
         if h and h not in known:
-            out.add(label, 1, h, f"unknown column for table '{t.name}' (ignored)", "warning")
+            if h in f.renamed:  # the user asked for this name: a typo in the mapping, not a spare column
+                out.add(label, 1, h, f"is mapped to {h!r}, which is not a column of table '{t.name}'; "
+                                     f"its columns: {', '.join(t.field_names)}")
+            else:
+                out.add(label, 1, h, f"unknown column for table '{t.name}' (ignored)", "warning")
     missing = [fl.name for fl in t.fields if fl.required and fl.name not in header]
     for name in missing:
         out.add(label, 1, name, f"missing required column '{name}' ({t.field(name).description})")

@@ -337,3 +337,31 @@ def test_cli_modules_are_small() -> None:
 
     for path in Path(cli.__file__).parent.glob("*.py"):
         assert len(path.read_text().splitlines()) <= 800, path.name
+
+
+def test_a_new_command_is_one_module(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from metaoutcome import cli
+
+    (tmp_path / "hello.py").write_text(
+        "NAME = 'hello'\n"
+        "def add_parser(subparsers):\n"
+        "    p = subparsers.add_parser(NAME, help='say hello')\n"
+        "    p.add_argument('--who', default='world')\n"
+        "    return p\n"
+        "def run(args):\n"
+        "    if args.who == 'nobody':\n"
+        "        raise ValueError('--who nobody: there is no one to greet')\n"
+        "    print('hello', args.who)\n"
+        "    return 0\n"
+    )
+    monkeypatch.setattr(cli, "__path__", [*cli.__path__, str(tmp_path)])
+    monkeypatch.delitem(sys.modules, "metaoutcome.cli.hello", raising=False)
+    try:
+        assert main(["hello", "--who", "R users"]) == 0
+        assert capsys.readouterr().out == "hello R users\n"
+        assert main(["hello", "--who", "nobody"]) == 2
+        assert capsys.readouterr().err == "metaoutcome hello: error: --who nobody: there is no one to greet\n"
+        assert main(["--help"]) == 0 and "say hello" in capsys.readouterr().out
+    finally:
+        sys.modules.pop("metaoutcome.cli.hello", None)

@@ -14,6 +14,9 @@ CASES: dict[str, tuple[str | bytes, list[list[str]], list[str]]] = {
     # name: (content, rows read, problems as file:row:column: message)
     "plain": ("a,b\n1,2\n3,4\n", [["1", "2"], ["3", "4"]], []),
     "crlf-and-bom": ("\ufeffa,b\r\n1,2\r\n", [["1", "2"]], []),
+    "old-mac-line-ends": ('a,b\r1,2\r3,"x\r5,6\r', [["1", "2"]],
+                          ["f.csv:3:-: a quote opened on this line is never closed, so the 1 line after it (to line 4, "
+                           "the end of the file) would be read into one cell; close the quote"]),
     "no-final-newline": ("a,b\n1,2", [["1", "2"]], []),
     "spaces-around-cells": ('a , b\n 1 , "2"\n', [["1", "2"]], []),
     "quoted-comma": ('a,b\n"1,5",2\n', [["1,5", "2"]], []),

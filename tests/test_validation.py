@@ -202,6 +202,8 @@ def test_text_booleans_are_read_by_value() -> None:
 
 
 def test_columns_map_validates_the_file_as_pooled(tmp_path: Path) -> None:
+    from metaoutcome._schema import package_tables
+
     f = tmp_path / "mine.csv"
     f.write_text("Study,HR,Lower,Upper,Level\nA,0.8,0.7,0.9,0.95\nB,0.5,0.9,1.1,95\nC,0.7,0.6,0.8,0.2\n")
     cols = {"HR": "hr", "Lower": "ci_low", "Upper": "ci_high", "Level": "ci_level"}
@@ -210,6 +212,10 @@ def test_columns_map_validates_the_file_as_pooled(tmp_path: Path) -> None:
     assert "mine.csv:2:Level: warning: ci_level 0.95 read as 95% (a proportion; the level rule)" in lines
     assert "mine.csv:3:Lower: the CI (0.9 to 1.1) does not contain hr 0.5" in lines
     assert "mine.csv:4:Level: 0.2 is not a confidence level: " + LEVEL_RULE in lines
+    typo = validate_files([f], table="hazard_ratios", columns={"HR": "hazard_ratio"})
+    assert [str(p).replace(str(tmp_path) + "/", "") for p in typo.errors if p.column == "HR"] == [
+        "mine.csv:1:HR: is mapped to 'hazard_ratio', which is not a column of table 'hazard_ratios'; its columns: "
+        + ", ".join(package_tables()["hazard_ratios"].field_names)]
     with pytest.raises(ValueError, match=r"columns: no file has the column\(s\) 'Hazard'"):
         validate_files([f], table="hazard_ratios", columns={"Hazard": "hr"})
     with pytest.raises(ValueError, match=r"columns Lower=hr: .* already has a column 'hr'|two columns are mapped"):

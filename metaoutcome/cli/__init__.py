@@ -23,8 +23,11 @@ prints one line per problem on stderr, ``metaoutcome COMMAND: error: ...``, and 
 (``--traceback`` shows the Python traceback); Ctrl-C exits with 130 and a file-system error (a full
 disk, a folder that cannot be written) with 1, each after one plain line.
 
-Adding a command is adding one module to this package with ``NAME``, ``HELP``, ``ORDER`` (its place
-in the list), ``add_parser(subparsers)`` (returning its parser) and ``run(args) -> int``.
+Adding a command is adding one module to this package (a name not starting with ``_``) with
+``add_parser(subparsers)``, which adds the command's parser and returns it, and ``run(args) -> int``,
+which returns the exit status; optionally ``ORDER`` (its place in ``metaoutcome --help``, default
+100). Raise :class:`CLIError` (or ``ValueError``) for a problem the user can fix: ``main`` prints it
+as one line and exits with 2; Ctrl-C and ``OSError`` are handled for every command.
 
 >>> args = build_parser().parse_args(["pool", "my_hazard_ratios.csv", "--ci-method", "KNHA", "--level", "0.9"])
 >>> args.method, args.ci_method, args.level
@@ -55,7 +58,7 @@ def commands() -> list[ModuleType]:
         mod = importlib.import_module(f"{__name__}.{info.name}")
         if callable(getattr(mod, "add_parser", None)) and callable(getattr(mod, "run", None)):
             found.append(mod)
-    return sorted(found, key=lambda m: (getattr(m, "ORDER", 100), m.NAME))
+    return sorted(found, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
 
 
 def build_parser() -> argparse.ArgumentParser:
