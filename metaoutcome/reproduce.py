@@ -342,6 +342,13 @@ def check_output_folder(out: str | Path, *, force: bool = False) -> None:
         raise OutputFolderError(f"{out}: is a symbolic link; give the folder it points to ({os.path.realpath(out)})")
     if out.exists() and not out.is_dir():
         raise OutputFolderError(f"{out}: is a file, not a folder; choose a folder for the output")
+    try:
+        here = Path(os.getcwd())
+    except OSError:
+        here = None
+    if here is not None and out.exists() and (here == out.resolve() or out.resolve() in here.parents):
+        raise OutputFolderError(f"{out}: is the folder you are in (or holds it); the output replaces the whole "
+                                "folder, so choose one beside or below it, e.g. --out results")
     if not out.exists():
         return
     if not os.access(out, os.W_OK):
@@ -470,15 +477,16 @@ def run_all(
             raise ValueError(f"extra_files: {rel!r} must be a relative path inside the output, not {MANIFEST} or report.html")
     check_output_folder(out, force=force)
     jobs = max(1, min(len(analyses), jobs or os.cpu_count() or 1))
-    parent = out.absolute().parent
+    dest = Path(os.path.abspath(out))  # "." or "results/" name the folder itself
+    parent = dest.parent
     parent.mkdir(parents=True, exist_ok=True)
     try:
-        build = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
+        build = Path(tempfile.mkdtemp(prefix=f".{dest.name}.partial-", dir=parent))
     except OSError as exc:
-        raise OSError(exc.errno, f"{exc.strerror} (the output is built beside {out.name}, so this folder must be "
+        raise OSError(exc.errno, f"{exc.strerror} (the output is built beside {dest.name}, so this folder must be "
                                  "writable)", str(parent)) from exc
     try:
-        mode = out.stat().st_mode if out.is_dir() else 0o777 & ~_umask()
+        mode = dest.stat().st_mode if dest.is_dir() else 0o777 & ~_umask()
         os.chmod(build, mode & 0o7777)
         with _Interrupts() as interrupts:
             status, failures, outputs = _run_analyses(analyses, build, jobs, progress, show_traceback, interrupts)
@@ -499,7 +507,7 @@ def run_all(
             (build / MANIFEST).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
             interrupts.check()
             check_output_folder(out, force=force)  # again: the folder may have changed during the run
-        _install(build, out, progress)
+        _install(build, dest, progress)
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
         raise

@@ -186,6 +186,16 @@ def test_a_path_that_is_a_file_or_a_link_is_refused(tmp_path: Path) -> None:
     assert (tmp_path / "link").is_symlink() and list((tmp_path / "real").iterdir()) == []
 
 
+def test_the_current_folder_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # replacing the folder a process (and the user's shell) is in would leave them in a deleted folder
+    (tmp_path / "R" / "sub").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "R" / "sub")
+    for out in (".", "..", str(tmp_path / "R")):
+        with pytest.raises(reproduce.OutputFolderError, match="is the folder you are in"):
+            reproduce.run_all(out, progress=lambda s: None, jobs=1)
+    assert (tmp_path / "R" / "sub").is_dir() and _leftovers(tmp_path / "R") == []
+
+
 def _interrupting(out: reproduce.AnalysisOutput) -> None:
     _good(out)
     raise KeyboardInterrupt
