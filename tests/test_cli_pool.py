@@ -647,3 +647,30 @@ def test_effect_size_file_goes_through_the_one_reader(capsys: Capsys, tmp_path: 
     assert code == 0, err
     assert f"warning: {path}:3:-: blank row (ignored)" in out
     assert "empty column(s) at the end of the header" in out
+
+
+def test_forest_file_is_written_whole_or_left_as_it_was(capsys: Capsys, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from metaoutcome import plotting
+
+    target = tmp_path / "os.pdf"
+    target.write_bytes(b"the earlier figure")
+    real = plotting.savefig
+
+    def interrupted(fig: Any, fname: Any, **kwargs: Any) -> None:
+        Path(fname).write_bytes(b"%PDF-half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(plotting, "savefig", interrupted)
+    assert main(["pool", HR, "--outcome", "OS", "--forest", str(target)]) == 130
+    assert capsys.readouterr().err.strip().splitlines() == ["metaoutcome pool: interrupted"]
+    assert target.read_bytes() == b"the earlier figure" and sorted(p.name for p in tmp_path.iterdir()) == ["os.pdf"]
+    monkeypatch.setattr(plotting, "savefig", real)
+    code, _, err = run(capsys, HR, "--outcome", "OS", "--forest", str(target))
+    assert code == 0, err
+    assert target.read_bytes().startswith(b"%PDF") and sorted(p.name for p in tmp_path.iterdir()) == ["os.pdf"]
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask

@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import os
 import sys
+import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -536,11 +538,24 @@ def _write_forest(result: PoolResult | SubgroupResult, path: Path, layout: str) 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # everything worth saying was said with the result
         fig = forest(result, layout=layout) if isinstance(result, PoolResult) else result.forest(layout=layout)
+        # written beside the file and renamed over it when complete: an interrupted run leaves the
+        # earlier file as it was, never half a figure
+        partial: Path | None = None
         try:
-            savefig(fig, path)
+            fd, name = tempfile.mkstemp(prefix=f".{path.name}.partial-", suffix=path.suffix, dir=path.parent)
+            os.close(fd)
+            partial = Path(name)
+            mask = os.umask(0)
+            os.umask(mask)
+            os.chmod(partial, 0o666 & ~mask)  # as an ordinary new file, not mkstemp's 0600
+            savefig(fig, partial, format=path.suffix.lstrip(".").lower())
+            os.replace(partial, path)
+            partial = None
         except OSError as exc:
             raise CLIError(f"--forest {path}: cannot write the file ({exc.strerror or exc})") from exc
-
+        finally:
+            if partial is not None:
+                partial.unlink(missing_ok=True)
 
 
 # ------------------------------------------------------------------------------------------------
