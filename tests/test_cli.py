@@ -365,3 +365,33 @@ def test_a_new_command_is_one_module(tmp_path: Path, capsys: pytest.CaptureFixtu
         assert main(["--help"]) == 0 and "say hello" in capsys.readouterr().out
     finally:
         sys.modules.pop("metaoutcome.cli.hello", None)
+
+
+def test_reproduce_on_a_full_disk_is_one_line_and_leaves_the_output(tmp_path: Path) -> None:
+    """A real full file system: a 1 MiB tmpfs holding an earlier output (mounting needs root)."""
+    import os
+    import shutil
+    import tempfile
+
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small file system needs root")
+    disk = Path(tempfile.mkdtemp(prefix="metaoutcome-full-"))
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True).returncode:
+        shutil.rmtree(disk)
+        pytest.skip("this machine does not let us mount a tmpfs")
+    try:
+        out = disk / "R"
+        _previous_run(out)
+        before = {p.name: p.read_bytes() for p in out.iterdir()}
+        res = subprocess.run([sys.executable, "-m", "metaoutcome", "reproduce", "--out", str(out), "--jobs", "2"],
+                             capture_output=True, text=True, cwd=tmp_path)
+        lines = res.stderr.strip().splitlines()
+        assert res.returncode == 1, res.stderr
+        assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+        assert lines[0].startswith("metaoutcome reproduce: error: ") and "No space left on device" in lines[0]
+        assert lines[0].endswith(f"; {out} left as it was")
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+        assert sorted(p.name for p in disk.iterdir()) == ["R"]
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)
+        shutil.rmtree(disk, ignore_errors=True)
