@@ -14,21 +14,18 @@ True
 
 from __future__ import annotations
 
-import io
 from functools import lru_cache
-from typing import Any
 
 import pandas as pd
 
 from ._checks import check_choice
 from ._schema import Table, data_dir, package_tables
 
-__all__ = ["list_datasets", "load_dataset", "describe", "join_trials", "TABLES"]
+__all__ = ["list_datasets", "load_dataset", "describe", "join_trials", "evidence_summary", "TABLES"]
 
 #: Names of the bundled tables, in descriptor order.
 TABLES: tuple[str, ...] = ("sources", "trials", "proportions", "medians", "hazard_ratios")
 
-_PANDAS_DTYPE = {"integer": "Int64", "number": "float64", "boolean": "boolean", "string": "string"}
 
 
 def _table(name: str) -> Table:
@@ -43,17 +40,16 @@ def _read(t: Table) -> pd.DataFrame:
 
 @lru_cache(maxsize=None)
 def _read_once(name: str) -> pd.DataFrame:
+    """Read a bundled table with the one CSV reader and parse its cells by the descriptor."""
+    from .csvfile import read_csv_text, typed_frame
+
     t = package_tables()[name]
-    text = (data_dir() / t.path).read_text(encoding="utf-8")
-    dtypes: dict[str, Any] = {}
-    for f in t.fields:
-        dtypes[f.name] = "string" if f.type == "boolean" else _PANDAS_DTYPE.get(f.type, "string")
-    frame = pd.read_csv(io.StringIO(text), dtype=dtypes, keep_default_na=False, na_values=[""])
-    for f in t.fields:
-        if f.type == "boolean" and f.name in frame:
-            col = frame[f.name].str.lower()
-            frame[f.name] = col.map({v: True for v in f.true_values} | {v: False for v in f.false_values}).astype("boolean")
-    return frame[[c for c in t.field_names if c in frame.columns]]
+    f = read_csv_text((data_dir() / t.path).read_bytes(), t.path)
+    frame, problems = typed_frame(f, t)
+    problems += f.errors
+    if problems:  # the bundled data is validated in the tests; this guards a hand-edited install
+        raise ValueError(f"the bundled table {t.name} cannot be read: " + "; ".join(map(str, problems[:5])))
+    return frame[[c for c in t.field_names if c in frame.columns]].reset_index(drop=True)
 
 
 def list_datasets() -> pd.DataFrame:
@@ -85,8 +81,18 @@ def describe(name: str) -> pd.DataFrame:
     )
 
 
-def join_trials(frame: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+def join_trials(
+    frame: pd.DataFrame,
+    columns: list[str] | None = None,
+    *,
+    trials: pd.DataFrame | None = None,
+    bundled: bool = True,
+) -> pd.DataFrame:
     """Add trial metadata (short name, cancer, phase, design, setting ...) to an outcome table.
+
+    The one trial join: the library, the analyses and ``metaoutcome pool`` all use it. A column the
+    frame already has is kept as it is and the trial's value added as ``trial_<column>``; the
+    frame's rows, their order and index are kept.
 
     Parameters
     ----------
@@ -94,18 +100,40 @@ def join_trials(frame: pd.DataFrame, columns: list[str] | None = None) -> pd.Dat
         A table with a ``trial_id`` column.
     columns : list of str, optional
         Trial columns to add; default all of ``trials`` except its notes.
+    trials : DataFrame, optional
+        Your own trials table (``trial_id``, ``short_name`` ...); its rows replace bundled rows of
+        the same ``trial_id``.
+    bundled : bool, default True
+        Use the bundled trials table (False: only ``trials``).
+
+    Examples
+    --------
+    >>> hr = load_dataset("hazard_ratios", trial="checkmate_057")
+    >>> join_trials(hr, ["short_name", "cancer"])[["trial_id", "short_name", "cancer"]].iloc[0].tolist()
+    ['checkmate_057', 'CheckMate 057', 'NSCLC']
     """
     if "trial_id" not in frame.columns:
         raise ValueError("frame has no 'trial_id' column to join trials on")
-    trials = _read(_table("trials"))
-    keep = columns or [c for c in trials.columns if c not in ("notes", "population", "primary_source_id", "figures_from")]
-    unknown = [c for c in keep if c not in trials.columns]
+    parts = [_read(_table("trials"))] if bundled else []
+    if trials is not None:
+        if "trial_id" not in trials.columns:
+            raise ValueError("trials has no 'trial_id' column")
+        parts.append(trials)
+    if not parts:
+        return frame.copy()
+    table = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    table = table.drop_duplicates("trial_id", keep="last")
+    default = [c for c in table.columns if c not in ("notes", "population", "primary_source_id", "figures_from")]
+    keep = columns or default
+    unknown = [c for c in keep if c not in table.columns]
     if unknown:
-        raise ValueError(f"columns {unknown} are not in trials; allowed: {list(trials.columns)}")
+        raise ValueError(f"columns {unknown} are not in trials; allowed: {list(table.columns)}")
     keep = ["trial_id", *[c for c in keep if c != "trial_id"]]
     clash = [c for c in keep if c in frame.columns and c != "trial_id"]
-    right = trials[keep].rename(columns={c: f"trial_{c}" for c in clash})
-    return frame.merge(right, on="trial_id", how="left", validate="many_to_one")
+    right = table[keep].rename(columns={c: f"trial_{c}" for c in clash})
+    out = frame.merge(right, on="trial_id", how="left", validate="many_to_one")
+    out.index = frame.index  # a left many-to-one merge keeps the rows in order: keep their labels too
+    return out
 
 
 def load_dataset(
@@ -201,3 +229,31 @@ def load_dataset(
         frame = join_trials(frame)
     frame.attrs["dataset"] = t.name
     return frame
+
+
+def evidence_summary() -> str:
+    """A Markdown summary of the bundled data: rows per table, trials by cancer, outcome rows.
+
+    ``metaoutcome reproduce`` writes it as ``evidence_summary.md``.
+
+    >>> print(evidence_summary().splitlines()[0])
+    # metaoutcome bundled evidence base
+    """
+    lines = ["# metaoutcome bundled evidence base", ""]
+    sizes = list_datasets()
+    lines += ["| table | rows | description |", "|---|---:|---|"]
+    lines += [f"| {r.name} | {r.rows} | {r.description} |" for r in sizes.itertuples()]
+    trials = load_dataset("trials")
+    lines += ["", "## Trials by cancer and design", ""]
+    for cancer, grp in trials.groupby("cancer", sort=True):
+        designs = ", ".join(f"{d} {n}" for d, n in grp["design"].value_counts().sort_index().items())
+        lines.append(f"- {cancer}: {len(grp)} trials ({designs}): " + ", ".join(sorted(grp["short_name"])))
+    lines += ["", "## Outcome rows", ""]
+    for name, col in (("proportions", "outcome"), ("medians", "outcome"), ("hazard_ratios", "endpoint")):
+        frame = load_dataset(name, with_trials=True)
+        if frame.empty:
+            continue
+        counts = frame.groupby(["cancer", col]).size()
+        shown = "; ".join(f"{c} {o} {n}" for (c, o), n in counts.items())
+        lines.append(f"- {name}: {shown}")
+    return "\n".join(lines) + "\n"

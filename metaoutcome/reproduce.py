@@ -11,6 +11,13 @@ results paragraphs. The runner adds
 
 A failing analysis is reported with its name and the cause; the others still run and the exit
 status is non-zero.
+
+The output is written whole or not at all: it is built in a new folder beside ``out``
+(``.<name>.partial-*``) and moved into place in one step when every analysis has finished, so
+``out`` holds the previous complete output or the new one. Nothing :func:`run_all` did not write is
+deleted or overwritten: a folder holding other files (not in its ``manifest.json``, or changed
+since) is refused unless ``force``. Ctrl-C, a killed worker process or a full disk leave ``out`` as
+it was (a partial folder survives only if this process itself is killed).
 """
 
 from __future__ import annotations
@@ -22,13 +29,14 @@ import importlib
 import json
 import os
 import pkgutil
-import shutil
 import platform
+import shutil
 import sys
+import tempfile
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -36,7 +44,10 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["AnalysisOutput", "ReproduceReport", "list_analyses", "run_all", "markdown_table"]
+__all__ = [
+    "AnalysisOutput", "ReproduceReport", "list_analyses", "run_all", "markdown_table", "check_output_folder",
+    "foreign_files", "ReproduceAborted", "OutputFolderError",
+]
 
 DEPENDENCIES = ("numpy", "scipy", "statsmodels", "pandas", "matplotlib")
 
@@ -230,14 +241,27 @@ class _Outcome:
     seconds: float
 
 
+class ReproduceAborted(RuntimeError):
+    """The run could not finish (e.g. a worker process was killed); the output folder was left as it was."""
+
+
+class OutputFolderError(ValueError):
+    """The output folder holds files :func:`run_all` did not write (or is not a writable folder)."""
+
+
+MANIFEST = "manifest.json"
+
+
 def _run_one(name: str, title: str, folder: Path, show_traceback: bool) -> _Outcome:
-    """Run analysis ``name`` into ``folder``, here or in a worker process."""
+    """Run analysis ``name`` into the new ``folder``, here or in a worker process.
+
+    An exception of the analysis is its failure (reported; the others still run); an ``OSError``
+    (a full disk, a folder that cannot be written) is the run's and propagates, ending the run.
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     start = time.perf_counter()
-    if folder.exists():  # start clean so no stale output of an earlier run lingers
-        shutil.rmtree(folder)
     folder.mkdir(parents=True)
     output = AnalysisOutput(name, title, folder)
     notes: list[str] = []
@@ -248,10 +272,145 @@ def _run_one(name: str, title: str, folder: Path, show_traceback: bool) -> _Outc
             mod.run(output)
         notes = list(dict.fromkeys(str(w.message).splitlines()[0] for w in caught))
         output.write_markdown()
+    except OSError:
+        raise
     except Exception as exc:  # one analysis failing must not stop the others
         tb = traceback.format_exc() if show_traceback else None
         return _Outcome(output, notes, f"{type(exc).__name__}: {exc}", tb, time.perf_counter() - start)
     return _Outcome(output, notes, None, None, time.perf_counter() - start)
+
+
+def _worker_init() -> None:
+    """A worker process ignores Ctrl-C: the main process stops it (no traceback from each worker)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _previous_outputs(out: Path) -> dict[str, str]:
+    """The outputs ``out/manifest.json`` lists with their SHA-256 (empty when there is none of ours)."""
+    path = out / MANIFEST
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(doc, dict) or doc.get("generated_by") != "metaoutcome reproduce":
+        return {}
+    outputs = doc.get("outputs")
+    return {str(k): str(v) for k, v in outputs.items()} if isinstance(outputs, dict) else {}
+
+
+def foreign_files(out: str | Path) -> list[str]:
+    """What in ``out`` :func:`run_all` did not write: paths (relative, ``/``-separated) that its
+    ``manifest.json`` does not list, or whose content changed since it was written.
+
+    A folder holding none of the listed files is reported as one entry ending in ``/``.
+    """
+    out = Path(out)
+    if not out.is_dir():
+        return []
+    listed = _previous_outputs(out)
+    ours = set(listed) | ({MANIFEST} if listed else set())
+    folders = {str(Path(p).parent.as_posix()) for p in ours}
+    folders |= {"/".join(f.split("/")[:i]) for f in folders for i in range(1, f.count("/") + 1)}
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(out):
+        base = Path(dirpath).relative_to(out).as_posix()
+        prefix = "" if base == "." else base + "/"
+        for d in sorted(dirnames):
+            rel = prefix + d
+            if rel not in folders or (Path(dirpath) / d).is_symlink():
+                found.append(rel + "/")
+        dirnames[:] = sorted(d for d in dirnames if prefix + d in folders and not (Path(dirpath) / d).is_symlink())
+        for fname in sorted(filenames):
+            rel = prefix + fname
+            if rel not in ours:
+                found.append(rel)
+            elif rel != MANIFEST and _sha256(out / rel) != listed[rel]:
+                found.append(f"{rel} (changed since it was written)")
+    return sorted(found)
+
+
+def check_output_folder(out: str | Path, *, force: bool = False) -> None:
+    """Refuse an output folder that holds files :func:`run_all` did not write, unless ``force``.
+
+    Raises :class:`OutputFolderError` listing them (and for a path that is a file, or a folder
+    that is read-only).
+    """
+    out = Path(out)
+    if out.is_symlink():
+        raise OutputFolderError(f"{out}: is a symbolic link; give the folder it points to ({os.path.realpath(out)})")
+    if out.exists() and not out.is_dir():
+        raise OutputFolderError(f"{out}: is a file, not a folder; choose a folder for the output")
+    try:
+        here = Path(os.getcwd())
+    except OSError:
+        here = None
+    if here is not None and out.exists() and (here == out.resolve() or out.resolve() in here.parents):
+        raise OutputFolderError(f"{out}: is the folder you are in (or holds it); the output replaces the whole "
+                                "folder, so choose one beside or below it, e.g. --out results")
+    if not out.exists():
+        return
+    if not os.access(out, os.W_OK):
+        raise OutputFolderError(f"{out}: the folder is read-only; make it writable or choose another folder")
+    if force:
+        return
+    found = foreign_files(out)
+    if found:
+        shown = ", ".join(found[:10]) + (f", ... ({len(found)} in all)" if len(found) > 10 else "")
+        raise OutputFolderError(
+            f"{out}: holds {len(found)} file(s) that metaoutcome reproduce did not write (not in its {MANIFEST}): "
+            f"{shown}; move them away or choose another folder (--force / force=True replaces the folder and "
+            "deletes them)"
+        )
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where not available."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+    import errno
+
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):  # a file system without the exchange
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _install(new: Path, out: Path, progress: Callable[[str], None]) -> None:
+    """Move the complete output ``new`` to ``out``, replacing the previous one in one step."""
+    import signal
+    import threading
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None  # no Ctrl-C halfway
+    try:
+        if not out.exists():
+            os.rename(new, out)
+            return
+        if _exchange(new, out):
+            old = new  # now holds the previous output
+        else:  # two renames: out is missing for an instant in between
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.rmdir(old)
+            os.rename(out, old)
+            os.rename(new, out)
+        try:
+            shutil.rmtree(old)
+        except OSError as exc:
+            progress(f"note: the previous output was moved to {old} but could not be removed ({exc.strerror or exc})")
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
 
 
 def run_all(
@@ -261,13 +420,23 @@ def run_all(
     progress: Callable[[str], None] = print,
     show_traceback: bool = False,
     jobs: int | None = None,
+    force: bool = False,
+    extra_files: Mapping[str, str] | None = None,
 ) -> ReproduceReport:
     """Run the bundled analyses into ``out`` and write ``report.html`` and ``manifest.json``.
+
+    The output is built in a new folder beside ``out`` and moved into place only when every
+    analysis has finished, in one step: ``out`` holds the previous complete output or the new one,
+    never a mix. An analysis that raises is reported (in the report and the status) and the others
+    still run. Ctrl-C (KeyboardInterrupt), a killed worker process (:class:`ReproduceAborted`) or
+    a file that cannot be written (OSError) end the run with ``out`` left as it was.
 
     Parameters
     ----------
     out : path
-        Output folder (created if needed). Each analysis writes to ``out/<name>/``.
+        Output folder. Each analysis writes to ``out/<name>/``. An existing ``out`` may hold only
+        what an earlier run wrote (the files its ``manifest.json`` lists, unchanged): anything else
+        raises :class:`OutputFolderError` naming the files, unless ``force``.
     only : sequence of str, optional
         Run only these analyses (names from :func:`list_analyses`).
     progress : callable, default print
@@ -279,12 +448,21 @@ def run_all(
         (saving the figures' PDFs, which embeds and subsets their fonts, is most of the time).
         Default: one per CPU, at most one per analysis. The outputs are the same bytes
         whatever ``jobs`` is.
+    force : bool, default False
+        Replace ``out`` even when it holds files this function did not write (they are deleted).
+    extra_files : mapping of str to str, optional
+        More text files to write into the output (relative path -> content), listed in the
+        manifest like the rest (``metaoutcome reproduce`` adds ``evidence_summary.md``).
+
+    Returns
+    -------
+    ReproduceReport
+        The status of each analysis and the paths of ``report.html`` and ``manifest.json``.
     """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     analyses = list_analyses()
     if only is not None:
         known = {n for n, _ in analyses}
@@ -294,13 +472,95 @@ def run_all(
         analyses = [(n, t) for n, t in analyses if n in only]
     if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
         raise ValueError(f"jobs={jobs!r} must be a positive integer (or None for one per CPU)")
+    for rel in extra_files or {}:
+        if Path(rel).is_absolute() or ".." in Path(rel).parts or rel in (MANIFEST, "report.html"):
+            raise ValueError(f"extra_files: {rel!r} must be a relative path inside the output, not {MANIFEST} or report.html")
+    check_output_folder(out, force=force)
     jobs = max(1, min(len(analyses), jobs or os.cpu_count() or 1))
+    dest = Path(os.path.abspath(out))  # "." or "results/" name the folder itself
+    parent = dest.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    try:
+        build = Path(tempfile.mkdtemp(prefix=f".{dest.name}.partial-", dir=parent))
+    except OSError as exc:
+        raise OSError(exc.errno, f"{exc.strerror} (the output is built beside {dest.name}, so this folder must be "
+                                 "writable)", str(parent)) from exc
+    try:
+        mode = dest.stat().st_mode if dest.is_dir() else 0o777 & ~_umask()
+        os.chmod(build, mode & 0o7777)
+        with _Interrupts() as interrupts:
+            status, failures, outputs = _run_analyses(analyses, build, jobs, progress, show_traceback, interrupts)
+            for rel, text in (extra_files or {}).items():
+                (build / rel).parent.mkdir(parents=True, exist_ok=True)
+                (build / rel).write_text(text, encoding="utf-8")
+            versions = _versions()
+            report = build / "report.html"
+            report.write_text(_html_report(outputs, failures, versions), encoding="utf-8")
+            files = sorted(p for p in build.rglob("*") if p.is_file())
+            doc = {
+                "generated_by": "metaoutcome reproduce",
+                "versions": versions,
+                "inputs": _input_hashes(),
+                "analyses": status,
+                "outputs": {p.relative_to(build).as_posix(): _sha256(p) for p in files},
+            }
+            (build / MANIFEST).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            interrupts.check()
+            check_output_folder(out, force=force)  # again: the folder may have changed during the run
+        _install(build, dest, progress)
+    except BaseException:
+        shutil.rmtree(build, ignore_errors=True)
+        raise
+    return ReproduceReport(out, status, failures, out / MANIFEST, out / "report.html")
+
+
+class _Interrupts:
+    """Remember a Ctrl-C even if the code it interrupted swallowed the KeyboardInterrupt.
+
+    A KeyboardInterrupt raised inside a library's import or a ``try/except`` can come out as
+    another exception (seen in matplotlib's PDF font subsetting), which would make the analysis
+    look failed and the run go on; :meth:`check` raises it again after each analysis.
+    """
+
+    def __init__(self) -> None:
+        self.seen = False
+        self._previous: Any = None
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def check(self) -> None:
+        if self.seen:
+            raise KeyboardInterrupt
+
+    def __enter__(self) -> _Interrupts:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def _run_analyses(
+    analyses: Sequence[tuple[str, str]], out: Path, jobs: int, progress: Callable[[str], None], show_traceback: bool,
+    interrupts: _Interrupts,
+) -> tuple[dict[str, str], dict[str, str], list[AnalysisOutput]]:
+    """Run ``analyses`` into ``out``; their status, failures and outputs."""
     status: dict[str, str] = {}
     failures: dict[str, str] = {}
     outputs: list[AnalysisOutput] = []
     n = len(analyses)
 
     def record(name: str, res: _Outcome, label: str) -> None:
+        interrupts.check()  # a Ctrl-C the analysis swallowed is still a Ctrl-C
         if res.failure is not None:
             failures[name] = res.failure
             status[name] = f"failed: {res.failure}"
@@ -320,40 +580,66 @@ def run_all(
         for i, (name, title) in enumerate(analyses, 1):
             progress(f"[{i}/{n}] {name}: {title} ...")
             record(name, _run_one(name, title, out / name, show_traceback), "")
-    else:
-        from concurrent.futures import ProcessPoolExecutor
-        from multiprocessing import get_context
+        return status, failures, outputs
 
-        # "spawn": a clean interpreter per worker (forking a process with BLAS threads is unsafe)
-        with ProcessPoolExecutor(max_workers=jobs - 1, mp_context=get_context("spawn")) as pool:
-            futures = {name: pool.submit(_run_one, name, title, out / name, show_traceback)
-                       for name, title in analyses[1:]}  # fmt: skip
-            for i, (name, title) in enumerate(analyses, 1):
-                progress(f"[{i}/{n}] {name}: {title} ..." + (" (in a worker process)" if i > 1 else ""))
-            first, title = analyses[0]
-            record(first, _run_one(first, title, out / first, show_traceback), f"{first}: ")
-            for (name, title), fut in zip(analyses[1:], futures.values()):
-                try:
-                    res = fut.result()
-                except Exception as exc:  # the worker itself failed (e.g. it could not start)
-                    res = _Outcome(AnalysisOutput(name, title, out / name), [],
-                                   f"{type(exc).__name__} in a worker process: {exc}", None, 0.0)  # fmt: skip
-                record(name, res, f"{name}: ")
+    import signal
+    import threading
+    from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+    from multiprocessing import get_context
 
-    versions = _versions()
-    report = out / "report.html"
-    report.write_text(_html_report(outputs, failures, versions), encoding="utf-8")
-    manifest = out / "manifest.json"
-    files = sorted(p for p in out.rglob("*") if p.is_file() and p != manifest)
-    doc = {
-        "generated_by": "metaoutcome reproduce",
-        "versions": versions,
-        "inputs": _input_hashes(),
-        "analyses": status,
-        "outputs": {p.relative_to(out).as_posix(): _sha256(p) for p in files},
-    }
-    manifest.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return ReproduceReport(out, status, failures, manifest, report)
+    # "spawn": a clean interpreter per worker (forking a process with BLAS threads is unsafe). The
+    # workers start with Ctrl-C ignored (a disposition a new process inherits, unlike a handler or
+    # a blocked mask): the terminal sends it to the whole process group, and only this process
+    # should answer it, by stopping them.
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
+    try:
+        pool = ProcessPoolExecutor(max_workers=jobs - 1, mp_context=get_context("spawn"), initializer=_worker_init)
+        futures: dict[str, Future[_Outcome]] = {
+            name: pool.submit(_run_one, name, title, out / name, show_traceback) for name, title in analyses[1:]
+        }
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
+    try:
+        for i, (name, title) in enumerate(analyses, 1):
+            progress(f"[{i}/{n}] {name}: {title} ..." + (" (in a worker process)" if i > 1 else ""))
+        first, title = analyses[0]
+        record(first, _run_one(first, title, out / first, show_traceback), f"{first}: ")
+        for (name, title), fut in zip(analyses[1:], futures.values()):
+            try:
+                res = fut.result()
+            except BrokenProcessPool:
+                raise ReproduceAborted(f"the worker process running {name} stopped unexpectedly (killed, or out of "
+                                       "memory?); the output folder was left as it was") from None
+            except OSError:
+                raise
+            except Exception as exc:  # the worker could not run the analysis (e.g. could not import it)
+                res = _Outcome(AnalysisOutput(name, title, out / name), [],
+                               f"{type(exc).__name__} in a worker process: {exc}", None, 0.0)  # fmt: skip
+            record(name, res, f"{name}: ")
+    except BaseException:
+        _stop(pool)
+        raise
+    pool.shutdown()
+    return status, failures, outputs
+
+
+def _stop(pool: Any) -> None:
+    """Stop a process pool now: cancel what has not started and end the running workers."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())  # no public way to end them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.join(timeout=10)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,16 +26,14 @@ True
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from ._schema import Field, Table, data_dir, package_tables
+from ._schema import Table, data_dir, package_tables
+from .csvfile import CSVFile, Problem, Severity, read_csv_file
 
 __all__ = [
     "Problem",
@@ -45,28 +43,9 @@ __all__ = [
     "HR_ASYMMETRY_WARN",
 ]
 
-Severity = Literal["error", "warning"]
-
 #: A HR whose log lies further than this fraction of the log CI half-width from the CI's log
 #: midpoint (after allowing for rounding of the printed figures) is flagged with a warning.
 HR_ASYMMETRY_WARN = 0.1
-
-
-@dataclass(frozen=True, order=True)
-class Problem:
-    """One problem found in a file."""
-
-    path: str
-    row: int | None
-    column: str | None
-    message: str
-    severity: Severity = "error"
-
-    def __str__(self) -> str:
-        row = "-" if self.row is None else str(self.row)
-        col = self.column or "-"
-        tag = "warning: " if self.severity == "warning" else ""
-        return f"{self.path}:{row}:{col}: {tag}{self.message}"
 
 
 @dataclass(frozen=True)
@@ -165,28 +144,6 @@ class _Collector:
         self.problems.append(Problem(path, row, column, message, severity))
 
 
-def _read_text(path: Path, out: _Collector) -> str | None:
-    label = str(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        out.add(label, None, None, f"cannot read file: {exc.strerror or exc}")
-        return None
-    if not data.strip():
-        out.add(label, None, None, "file is empty (expected a header row and data rows)")
-        return None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        out.add(
-            label, line, None,
-            f"not valid UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}; save the file as UTF-8",
-        )
-        return None
-    return text
-
-
 def _guess_table(path: Path, header: Sequence[str], tables: dict[str, Table]) -> Table | None:
     stem = path.stem.lower()
     for t in tables.values():
@@ -201,70 +158,17 @@ def _guess_table(path: Path, header: Sequence[str], tables: dict[str, Table]) ->
     return best if score >= 0.5 else None
 
 
-def _parse_cell(f: Field, text: str) -> tuple[Any, str | None]:
-    """Return (value, error message)."""
-    if f.type == "integer":
-        try:
-            v = float(text)
-        except ValueError:
-            return None, f"{text!r} is not a whole number"
-        if not v.is_integer():
-            return None, f"{text!r} is not a whole number"
-        return int(v), None
-    if f.type == "number":
-        try:
-            v = float(text)
-        except ValueError:
-            return None, f"{text!r} is not a number" + (" (write percentages without '%')" if "%" in text else "")
-        if not math.isfinite(v):
-            return None, f"{text!r} is not a finite number"
-        return v, None
-    if f.type == "boolean":
-        low = text.strip().lower()
-        if low in f.true_values:
-            return True, None
-        if low in f.false_values:
-            return False, None
-        return None, f"{text!r} is not true or false"
-    return text, None
-
-
-def _check_constraints(f: Field, v: Any, text: str) -> str | None:
-    if f.enum is not None and v not in f.enum:
-        return f"{text!r} is not allowed; allowed: " + ", ".join(repr(e) for e in f.enum)
-    if f.type in ("integer", "number"):
-        if f.minimum is not None and v < f.minimum:
-            return f"{text} is below the minimum; must be {f.allowed()}"
-        if f.maximum is not None and v > f.maximum:
-            return f"{text} is above the maximum; must be {f.allowed()}"
-        if f.exclusive_minimum is not None and v <= f.exclusive_minimum:
-            return f"{text} is out of range; must be {f.allowed()}"
-        if f.exclusive_maximum is not None and v >= f.exclusive_maximum:
-            return f"{text} is out of range; must be {f.allowed()}"
-    if f.pattern is not None and f.type == "string" and not re.fullmatch(f.pattern, text):
-        return f"{text!r} does not match the pattern {f.pattern!r}"
-    return None
-
-
-def _parse_file(path: Path, tables: dict[str, Table], table: str | None, out: _Collector) -> _Parsed | None:
-    label = str(path)
-    text = _read_text(path, out)
-    if text is None:
+def _parse_file(f: CSVFile, tables: dict[str, Table], table: str | None, out: _Collector) -> _Parsed | None:
+    """Check a file read by the one reader (:func:`metaoutcome.csvfile.read_csv_file`) as a table."""
+    label = f.path
+    out.problems.extend(f.problems)
+    if not f.readable:
         return None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        records = list(reader)
-    except csv.Error as exc:
-        out.add(label, reader.line_num, None, f"not a readable CSV: {exc}")
-        return None
-    if not records:
-        out.add(label, None, None, "file is empty (expected a header row and data rows)")
-        return None
-    header = [h.strip() for h in records[0]]
+    header = f.header
     if table is not None:
         t = tables[table]
     else:
-        guessed = _guess_table(path, header, tables)
+        guessed = _guess_table(Path(label), header, tables)
         if guessed is None:
             out.add(
                 label, 1, None,
@@ -274,47 +178,35 @@ def _parse_file(path: Path, tables: dict[str, Table], table: str | None, out: _C
             return None
         t = guessed
     known = set(t.field_names)
-    for i, h in enumerate(header):
-        if h == "":
-            out.add(label, 1, f"column {i + 1}", "header cell is empty")
-        elif h not in known:
-            out.add(label, 1, h, f"unknown column for table '{t.name}' (ignored)", "warning")
-    seen_cols: set[str] = set()
     for h in header:
-        if h in seen_cols and h:
-            out.add(label, 1, h, "column appears more than once in the header")
-        seen_cols.add(h)
-    missing = [f.name for f in t.fields if f.required and f.name not in header]
+        if h and h not in known:
+            if h in f.renamed:  # the user asked for this name: a typo in the mapping, not a spare column
+                out.add(label, 1, h, f"is mapped to {h!r}, which is not a column of table '{t.name}'; "
+                                     f"its columns: {', '.join(t.field_names)}")
+            else:
+                out.add(label, 1, h, f"unknown column for table '{t.name}' (ignored)", "warning")
+    missing = [fl.name for fl in t.fields if fl.required and fl.name not in header]
     for name in missing:
         out.add(label, 1, name, f"missing required column '{name}' ({t.field(name).description})")
-    if len(records) == 1:
+    if not f.rows and not f.errors:
         out.add(label, None, None, "file has a header but no data rows", "warning")
 
     parsed = _Parsed(label, t, header, [], [], [])
-    for idx, rec in enumerate(records[1:]):
-        rowno = idx + 2
-        if not any(c.strip() for c in rec):
-            out.add(label, rowno, None, "blank row (ignored)", "warning")
-            continue
-        if len(rec) != len(header):
-            out.add(label, rowno, None, f"row has {len(rec)} fields but the header has {len(header)}")
-            continue
-        raw = {h: c.strip() for h, c in zip(header, rec)}
+    for raw, rowno in zip(f.records(), f.lines):
         vals: dict[str, Any] = {}
-        for f in t.fields:
-            cell = raw.get(f.name, "")
+        for fl in t.fields:
+            cell = raw.get(fl.name, "")
             if cell == "":
-                vals[f.name] = None
-                if f.required and f.name in header:
-                    out.add(label, rowno, f.name, f"required value is missing ({f.description})")
+                vals[fl.name] = None
+                if fl.required and fl.name in header:
+                    out.add(label, rowno, fl.name, f"required value is missing ({fl.description})")
                 continue
-            v, err = _parse_cell(f, cell)
-            if err is None:
-                err = _check_constraints(f, v, cell)
+            v, err, note = fl.parse(cell)
             if err is not None:
-                out.add(label, rowno, f.name, err)
-                v = None
-            vals[f.name] = v
+                out.add(label, rowno, fl.name, err)
+            elif note is not None:
+                out.add(label, rowno, fl.name, note, "warning")
+            vals[fl.name] = v
         parsed.raw.append(raw)
         parsed.values.append(vals)
         parsed.rows.append(rowno)
@@ -487,45 +379,84 @@ def _source_policy_rules(parsed: Sequence[_Parsed], out: _Collector) -> None:
 
 
 def validate_files(
-    paths: Iterable[str | Path] | None = None, *, table: str | None = None, against_bundled: bool = True
+    paths: Iterable[str | Path | CSVFile] | None = None,
+    *,
+    table: str | Sequence[str | None] | None = None,
+    against_bundled: bool = True,
+    columns: Mapping[str, str] | None = None,
 ) -> ValidationReport:
     """Validate CSV files against the curated-data layout and report every problem.
 
+    Every file is read by the one CSV reader (:func:`metaoutcome.csvfile.read_csv_file`), so a
+    quoting trap, a ragged row or a bad encoding is reported here as in ``metaoutcome pool``.
+
     Parameters
     ----------
-    paths : iterable of path, optional
-        Files to check. Default: the bundled data (every table in ``datapackage.json``).
-    table : str, optional
+    paths : iterable of path or CSVFile, optional
+        Files to check (or files already read with :func:`~metaoutcome.csvfile.read_csv_file`).
+        Default: the bundled data (every table in ``datapackage.json``).
+    table : str or sequence of str, optional
         Check every file as this table (``trials``, ``sources``, ``proportions``, ``medians``,
-        ``hazard_ratios``). Default: infer from the file name (``proportions.csv``,
-        ``my_proportions.csv``) or else from the header.
+        ``hazard_ratios``), or one table (or None) per file. Default: infer from the file name
+        (``proportions.csv``, ``my_proportions.csv``) or else from the header.
     against_bundled : bool, default True
         Resolve trial and source references of user files against the bundled ``trials`` and
         ``sources`` tables as well as any ``trials``/``sources`` files passed alongside.
+    columns : mapping, optional
+        Your column names read as ours, ``{"HR": "hr", "Lower": "ci_low"}`` (the command line's
+        ``--map HR=hr``), applied to every file that has the column; problems name your column.
 
     Returns
     -------
     ValidationReport
         ``.problems`` lists each problem; ``.ok`` is False when any is an error.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "my_hazard_ratios.csv"
+    >>> _ = path.write_text("Study,HR,Lower,Upper,Level\\nA,0.8,0.7,0.9,0.95\\n", encoding="utf-8")
+    >>> report = validate_files([path], table="hazard_ratios", columns={"HR": "hr", "Lower": "ci_low",
+    ...                         "Upper": "ci_high", "Level": "ci_level"})
+    >>> print(report.problems[-1])  # doctest: +ELLIPSIS
+    /tmp/.../my_hazard_ratios.csv:2:Level: warning: ci_level 0.95 read as 95% (a proportion; the level rule)
     """
     tables = package_tables()
-    if table is not None and table not in tables:
-        raise ValueError(f"table={table!r} is not one of the allowed values: " + ", ".join(repr(t) for t in tables))
     bundled = paths is None
+    items: list[str | Path | CSVFile]
     if bundled:
         root = data_dir()
-        file_list: list[tuple[Path, str | None]] = []
-        for t in tables.values():
-            with_path = Path(str(root / t.path))
-            file_list.append((with_path, t.name))
+        items = [Path(str(root / t.path)) for t in tables.values()]
+        names: list[str | None] = list(tables)
     else:
         assert paths is not None
-        file_list = [(Path(p), table) for p in paths]
+        items = list(paths)
+        if table is None or isinstance(table, str):
+            names = [table] * len(items)
+        else:
+            names = list(table)
+            if len(names) != len(items):
+                raise ValueError(f"table: {len(names)} tables given for {len(items)} files; give one per file")
+    for name in names:
+        if name is not None and name not in tables:
+            raise ValueError(f"table={name!r} is not one of the allowed values: " + ", ".join(repr(t) for t in tables))
+    files = [it if isinstance(it, CSVFile) else read_csv_file(it) for it in items]
+    if columns:
+        from .csvfile import map_columns
+
+        unused = set(columns)
+        for f in files:
+            if f.readable:
+                here = {u: o for u, o in columns.items() if u in f.header}
+                unused -= set(here)
+                map_columns(f, here)
+        if unused and any(f.readable for f in files):
+            raise ValueError(f"columns: no file has the column(s) {', '.join(repr(u) for u in sorted(unused))}")
 
     out = _Collector()
     parsed: list[_Parsed] = []
-    for path, tname in file_list:
-        pf = _parse_file(path, tables, tname, out)
+    for f, tname in zip(files, names):
+        pf = _parse_file(f, tables, tname, out)
         if pf is not None:
             parsed.append(pf)
 
@@ -538,7 +469,8 @@ def validate_files(
     if not bundled and against_bundled:
         for name in ("trials", "sources"):
             if name in tables:
-                ref = _parse_file(Path(str(data_dir() / tables[name].path)), tables, name, _Collector())
+                ref_file = read_csv_file(Path(str(data_dir() / tables[name].path)))
+                ref = _parse_file(ref_file, tables, name, _Collector())
                 if ref is not None:
                     keys.setdefault(name, set()).update(v.get(tables[name].primary_key[0]) for v in ref.values)
 
@@ -548,7 +480,14 @@ def validate_files(
         _row_rules(pf, out)
     _source_policy_rules(parsed, out)
 
-    order = {str(p): i for i, (p, _) in enumerate(file_list)}
-    problems = sorted(out.problems, key=lambda q: (order.get(q.path, 0), q.row or 0, q.column or ""))
+    # name each column as the user wrote it (after ``columns``)
+    by_path = {f.path: f for f in files}
+    problems_named = [
+        Problem(q.path, q.row, by_path[q.path].user_column(q.column) if q.column and q.path in by_path else q.column,
+                q.message, q.severity)
+        for q in out.problems
+    ]
+    order = {f.path: i for i, f in enumerate(files)}
+    problems = sorted(problems_named, key=lambda q: (order.get(q.path, 0), q.row or 0, q.column or ""))
     checked = tuple((pf.path, pf.table.name, len(pf.values)) for pf in parsed)
     return ValidationReport(tuple(problems), checked)

@@ -22,6 +22,7 @@ from numpy.testing import assert_allclose
 
 import metaoutcome as mo
 from metaoutcome import datasets, effects
+from metaoutcome._checks import LEVEL_RULE
 from metaoutcome.cli import CLIError, main
 from metaoutcome.subgroups import subgroup_analysis
 
@@ -343,9 +344,9 @@ def test_error_not_a_file(capsys: Capsys, tmp_path: Path) -> None:
         ("hr,ci_low,ci_high\n", "has a header but no data rows"),
         ("hr,hr\n0.5,0.6\n", ":1:hr: the column appears more than once"),
         ("hr,,ci_high\n0.5,0.4,0.6\n", ":1:column 2: the header cell is empty"),
-        ("hr,ci_low,ci_high\n0.5,0.4,0.6\n0.7,0.5\n", ":3: the row has 2 fields but the header has 3"),
-        (b"hr,ci_low\n0.5,0.4\n\xff,0.1\n", ":3: not valid UTF-8"),
-        ('hr,ci_low\n"0.5,0.4\n', "not a readable CSV"),
+        ("hr,ci_low,ci_high\n0.5,0.4,0.6\n0.7,0.5\n", ":3:-: the row has 2 fields but the header has 3"),
+        (b"hr,ci_low\n0.5,0.4\n\xff,0.1\n", ":3:-: not valid UTF-8"),
+        ('hr,ci_low\n"0.5,0.4\n', ":2:-: a quote opened on this line is never closed"),
     ],
     ids=["empty", "header-only", "duplicate-column", "empty-header-cell", "short-row", "not-utf8", "bad-quote"],
 )
@@ -356,7 +357,7 @@ def test_error_unreadable_file(capsys: Capsys, tmp_path: Path, text: str | bytes
 
 def test_error_semicolon_separated(capsys: Capsys, tmp_path: Path) -> None:
     path = write(tmp_path, "synthetic.csv", "study;hr;ci_low;ci_high\nA;0,8;0,7;0,9\n")
-    assert_one_error(capsys, [path], f"{path}:1: the header is one column", "separated by semicolons")
+    assert_one_error(capsys, [path], f"{path}:1:-: the header is one column", "separated by semicolons")
 
 
 def test_excel_export_with_bom_and_crlf(capsys: Capsys, tmp_path: Path) -> None:
@@ -453,9 +454,12 @@ def test_error_invalid_choice(capsys: Capsys, option: str, value: str, allowed: 
     assert_one_error(capsys, [HR, option, value], f"argument {option}: '{value}' is not one of {allowed}", "--help")
 
 
-@pytest.mark.parametrize("value", ["150", "0", "ninety"])
-def test_error_level(capsys: Capsys, value: str) -> None:
-    assert_one_error(capsys, [HR, "--level", value], f"argument --level: '{value}' is not a number in (0, 100)")
+@pytest.mark.parametrize("value, why", [("150", "is not a confidence level"), ("0", "is not a confidence level"),
+                                        ("0.05", "is not a confidence level"), ("100", "is not a confidence level"),
+                                        ("nan", "is not a confidence level"), ("ninety", "is not a number")])
+def test_error_level(capsys: Capsys, value: str, why: str) -> None:
+    # the one level rule (metaoutcome._checks.level_percent): (0, 0.5] is ambiguous, >= 100 and <= 0 are not levels
+    assert_one_error(capsys, [HR, "--level", value], f"argument --level: '{value}' {why}; {LEVEL_RULE}")
 
 
 def test_error_missing_file_argument(capsys: Capsys) -> None:
@@ -565,3 +569,108 @@ def test_choices_match_the_library() -> None:
     assert cli.CI_METHODS == pooling.CI_METHODS and cli.PI_METHODS == pooling.PI_METHODS
     assert set(cli.LAYOUTS) == set(plotting.LAYOUTS)
     assert set(PROPORTION_MEASURES) <= set(mo.measures.MEASURES)
+
+
+# ------------------------------------------------------------------------------------------------
+# issue 13: levels, text booleans and quoting traps through the one reader
+# ------------------------------------------------------------------------------------------------
+
+
+def _rewrite(src: str, dst: Path, column: str, change: Callable[[str], str]) -> str:
+    import csv
+
+    with open(src, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    i = rows[0].index(column)
+    for r in rows[1:]:
+        r[i] = change(r[i])
+    with open(dst, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    return str(dst)
+
+
+def test_ci_level_written_as_a_proportion_is_read_as_percent(capsys: Capsys, tmp_path: Path) -> None:
+    # issue 13: ci_level 0.95 gave an SE 165 times too large; now it is 95% and the note says so
+    path = _rewrite(MINIMAL, tmp_path / "synthetic_levels.csv", "Level", lambda v: str(float(v) / 100))
+    got = csv_out(capsys, path, *MINIMAL_MAP, "--label", "Study")
+    expected = csv_out(capsys, MINIMAL, *MINIMAL_MAP, "--label", "Study")
+    pd.testing.assert_frame_equal(got, expected)
+    code, out, _ = run(capsys, path, *MINIMAL_MAP, "--label", "Study")
+    assert code == 0
+    assert f"warning: {path}:2:Level: ci_level 0.95 read as 95% (a proportion; the level rule)" in out
+    assert f"warning: {path}:3:Level: ci_level 0.96 read as 96% (a proportion; the level rule)" in out
+
+
+@pytest.mark.parametrize("bad", ["0.3", "100", "-95", "95%"])
+def test_ci_level_that_is_not_a_level_names_file_row_column(capsys: Capsys, tmp_path: Path, bad: str) -> None:
+    path = _rewrite(MINIMAL, tmp_path / "synthetic_bad_level.csv", "Level", lambda v: bad if v == "96" else v)
+    why = "is not a number (write percentages without '%')" if bad.endswith("%") else "is not a confidence level"
+    assert_one_error(capsys, [path, *MINIMAL_MAP], f"{path}:3:Level: ", why)
+
+
+def test_level_option_as_a_proportion(capsys: Capsys) -> None:
+    pd.testing.assert_frame_equal(csv_out(capsys, HR, "--outcome", "OS", "--level", "0.9"),
+                                  csv_out(capsys, HR, "--outcome", "OS", "--level", "90"))
+    es = hr_effects("OS")
+    expected = quiet(mo.pool, es, measure="HR", labels=list(es["short_name"]), level=90)
+    got = csv_out(capsys, HR, "--outcome", "OS", "--level", "0.9").set_index("row_type")
+    assert_allclose(got.loc["pooled", "ci_low"], expected.ci_low, rtol=RTOL)
+
+
+@pytest.mark.parametrize("true, false", [("NR", "No"), ("yes", "0"), ("TRUE", "False"), ("1", "no"), ("ne", "FALSE")])
+def test_text_booleans_in_ci_high_nr(capsys: Capsys, tmp_path: Path, true: str, false: str) -> None:
+    # issue 13: text flags were read as truthy ('False' -> True); now by value, or refused
+    text = ("study,median,ci_low,ci_high,ci_high_nr,ci_level\nA,6.9,5.5,8.3,{f},95\nB,12.0,10.0,,{t},95\n"
+            "C,9.1,7.0,11.2,{f},95\n")
+    words = write(tmp_path, "synthetic_words.csv", text.format(t=true, f=false))
+    plain = write(tmp_path, "synthetic_plain.csv", text.format(t="true", f="false"))
+    got = csv_out(capsys, words, "--label", "study")
+    pd.testing.assert_frame_equal(got, csv_out(capsys, plain, "--label", "study"))
+    assert list(got.loc[got["row_type"] == "study", "label"]) == ["A", "B", "C"]  # B: its upper bound not reached
+    bad = write(tmp_path, "synthetic_bad.csv", text.format(t="maybe", f="false"))
+    assert_one_error(capsys, [bad], f"{bad}:3:ci_high_nr: 'maybe' is not true or false")
+
+
+def test_unterminated_quote_names_the_line(capsys: Capsys, tmp_path: Path) -> None:
+    lines = [line + ",ok" for line in Path(MINIMAL).read_text(encoding="utf-8").splitlines()]
+    lines[0] = lines[0].replace(",ok", ",note")
+    lines[3] = lines[3].replace(",ok", ',"see text')
+    path = write(tmp_path, "synthetic_quote.csv", "\n".join(lines) + "\n")
+    assert_one_error(capsys, [path, *MINIMAL_MAP], f"{path}:4:-: a quote opened on this line is never closed")
+    trials = write(tmp_path, "synthetic_trials_quote.csv", 'trial_id,short_name\nsynthetic_a,"A\nsynthetic_b,B\n')
+    assert_one_error(capsys, [SYNTH_HR, "--trials", trials], f"{trials}:2:-: a quote opened on this line is never closed")
+
+
+def test_effect_size_file_goes_through_the_one_reader(capsys: Capsys, tmp_path: Path) -> None:
+    path = write(tmp_path, "synthetic_es.csv", "study,yi,sei,\nA,0.1,0.2,\n\nB,0.3,0.1,\n")
+    code, out, err = run(capsys, path)
+    assert code == 0, err
+    assert f"warning: {path}:3:-: blank row (ignored)" in out
+    assert "empty column(s) at the end of the header" in out
+
+
+def test_forest_file_is_written_whole_or_left_as_it_was(capsys: Capsys, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from metaoutcome import plotting
+
+    target = tmp_path / "os.pdf"
+    target.write_bytes(b"the earlier figure")
+    real = plotting.savefig
+
+    def interrupted(fig: Any, fname: Any, **kwargs: Any) -> None:
+        Path(fname).write_bytes(b"%PDF-half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(plotting, "savefig", interrupted)
+    assert main(["pool", HR, "--outcome", "OS", "--forest", str(target)]) == 130
+    assert capsys.readouterr().err.strip().splitlines() == ["metaoutcome pool: interrupted"]
+    assert target.read_bytes() == b"the earlier figure" and sorted(p.name for p in tmp_path.iterdir()) == ["os.pdf"]
+    monkeypatch.setattr(plotting, "savefig", real)
+    code, _, err = run(capsys, HR, "--outcome", "OS", "--forest", str(target))
+    assert code == 0, err
+    assert target.read_bytes().startswith(b"%PDF") and sorted(p.name for p in tmp_path.iterdir()) == ["os.pdf"]
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask

@@ -147,3 +147,40 @@ def test_unidentified_seed_figures_are_flagged_and_never_pooled() -> None:
         es = effects.from_proportions(props, on_invalid="exclude")
     assert es["yi"].isna().all()
     assert es["exclusion_reason"].str.contains("unidentified study").all()
+
+
+def test_the_loader_reads_through_the_one_csv_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a hand-edited install whose table has an unterminated quote: refused, naming file and line,
+    # where a bare pandas read would fold the following rows into one cell
+    import shutil
+
+    from metaoutcome import datasets
+
+    bundled = Path(__file__).parents[1] / "datasets"
+    for f in bundled.iterdir():
+        if f.suffix in (".csv", ".json"):
+            shutil.copy(f, tmp_path / f.name)
+    lines = (tmp_path / "hazard_ratios.csv").read_text(encoding="utf-8").splitlines()
+    lines[4] += ',"'
+    (tmp_path / "hazard_ratios.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setattr(datasets, "data_dir", lambda: tmp_path)
+    datasets._read_once.cache_clear()
+    try:
+        with pytest.raises(ValueError, match=r"the bundled table hazard_ratios cannot be read: hazard_ratios.csv:5:-: a quote "
+                                             r"opened on this line runs on to a quote on line 6"):
+            datasets.load_dataset("hazard_ratios")
+        assert len(datasets.load_dataset("trials")) == len(pd.read_csv(bundled / "trials.csv"))
+    finally:
+        datasets._read_once.cache_clear()
+
+
+def test_join_trials_with_your_own_trials_table() -> None:
+    hr = datasets.load_dataset("hazard_ratios", trial="checkmate_057").iloc[:1]  # one row of the trial's
+    hr.index = pd.Index([7], name="file_row")
+    own = pd.DataFrame({"trial_id": ["checkmate_057"], "short_name": ["CM-057 (mine)"]})
+    joined = datasets.join_trials(hr, ["short_name"], trials=own)
+    assert joined["short_name"].tolist() == ["CM-057 (mine)"] and joined.index.tolist() == [7]
+    only_own = datasets.join_trials(hr, trials=own, bundled=False)
+    assert "cancer" not in only_own.columns and only_own["short_name"].tolist() == ["CM-057 (mine)"]
+    unknown = datasets.join_trials(hr.assign(trial_id="not_a_trial"), ["short_name"])
+    assert unknown["short_name"].isna().all()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from metaoutcome._checks import FLAG_RULE, LEVEL_RULE
 from metaoutcome.validation import hr_asymmetry, validate_files
 
 CORPUS = Path(__file__).parent / "data" / "corpus"
@@ -60,14 +61,51 @@ EXPECTED: dict[str, list[str]] = {
         "bad_values_hazard_ratios.csv:5:p_value: p_value='about 0.01' is not a p-value that can be read; expected "
         "forms like '0.0199', '<0.001', 'P<0.0001', 'p = 0.005', '1.2e-5', or a missing marker ('', 'NS', 'NR')",
         "bad_values_hazard_ratios.csv:6:hr: -0.7 is out of range; must be a number > 0 (ratio)",
-        "bad_values_hazard_ratios.csv:7:ci_level: 100 is out of range; must be a number > 0 and < 100 (percent)",
+        "bad_values_hazard_ratios.csv:7:ci_level: 100 is not a confidence level: " + LEVEL_RULE,
         "bad_values_hazard_ratios.csv:7:p_value: p_value='1.5' must be in (0, 1]; got 1.5",
     ],
     "empty_proportions.csv": [
-        "empty_proportions.csv:-:-: file is empty (expected a header row and data rows)",
+        "empty_proportions.csv:-:-: the file is empty (expected a header row and data rows)",
     ],
     "non_utf8_proportions.csv": [
         "non_utf8_proportions.csv:2:-: not valid UTF-8: byte 0xe9 at offset 280; save the file as UTF-8",
+    ],
+    # the one CSV reader's traps (metaoutcome.csvfile): each is reported where it starts
+    "unterminated_quote_proportions.csv": [
+        "unterminated_quote_proportions.csv:4:-: a quote opened on this line is never closed, so the 3 lines after "
+        "it (to line 7, the end of the file) would be read into one cell; close the quote",
+    ],
+    "multiline_cell_proportions.csv": [
+        "multiline_cell_proportions.csv:2:derivation: a quote opened in this cell (line 2) is closed only on line 4, "
+        "so lines 3 to 4 are read into this cell; close the quote, or remove the line break inside the cell (each "
+        "row of a table must be one line)",
+    ],
+    "bom_crlf_proportions.csv": [
+        "bom_crlf_proportions.csv:1:-: warning: 1 empty column(s) at the end of the header, with no values (a "
+        "trailing comma on each line?), ignored",
+    ],
+    "ragged_proportions.csv": [
+        "ragged_proportions.csv:3:-: warning: blank row (ignored)",
+        "ragged_proportions.csv:4:-: warning: 2 empty field(s) after the last column, ignored",
+        "ragged_proportions.csv:5:-: the row has 18 fields but the header has 21",
+        "ragged_proportions.csv:6:-: the row has 22 fields but the header has 21",
+        "ragged_proportions.csv:7:-: warning: blank row (ignored)",
+    ],
+    "duplicate_header_proportions.csv": [
+        "duplicate_header_proportions.csv:1:column 13: the header cell is empty; every column needs a name",
+        "duplicate_header_proportions.csv:1:events: the column appears more than once in the header",
+        "duplicate_header_proportions.csv:2:events: '28.4' is not a whole number",
+    ],
+    # the level rule in a ci_level column: 0.95 is read as 95% and said so; (0, 0.5] and >= 100 refused
+    "proportion_level_hazard_ratios.csv": [
+        "proportion_level_hazard_ratios.csv:2:ci_level: warning: ci_level 0.95 read as 95% (a proportion; the level rule)",
+        "proportion_level_hazard_ratios.csv:4:ci_level: 0.3 is not a confidence level: " + LEVEL_RULE,
+        "proportion_level_hazard_ratios.csv:5:ci_level: 100 is not a confidence level: " + LEVEL_RULE,
+        "proportion_level_hazard_ratios.csv:7:ci_level: 'x95' is not a number",
+    ],
+    # text booleans: true/false, yes/no, 1/0, NR/NE in any case; anything else refused
+    "text_booleans_medians.csv": [
+        "text_booleans_medians.csv:7:ci_high_nr: 'maybe' is not true or false: " + FLAG_RULE,
     ],
     "mystery.csv": [
         "mystery.csv:1:-: cannot tell which table this file is; name it after one (sources.csv, trials.csv, "
@@ -144,3 +182,54 @@ def test_hr_asymmetry_symmetric_and_rounding() -> None:
     assert hr_asymmetry(0.5, 0.5, 2.0) == pytest.approx(1.0)
     # rounding of the printed figures can only reduce the distance
     assert hr_asymmetry(0.6, 0.59, 0.89, rounding=(0.005, 0.005, 0.005)) < hr_asymmetry(0.6, 0.59, 0.89)
+
+
+def test_unterminated_quote_loses_no_rows_silently() -> None:
+    # issue 13: a 6-row file whose row 3 ends in '"see text' validated as 0 errors and 2 rows
+    report = validate_files([*BASE, CORPUS / "unterminated_quote_proportions.csv"], against_bundled=False)
+    assert not report.ok
+    assert [(Path(p.path).name, p.row) for p in report.errors] == [("unterminated_quote_proportions.csv", 4)]
+
+
+def test_text_booleans_are_read_by_value() -> None:
+    from metaoutcome.csvfile import read_csv_file
+    from metaoutcome._schema import package_tables
+
+    f = read_csv_file(CORPUS / "text_booleans_medians.csv")
+    field = package_tables()["medians"].field("ci_high_nr")
+    got = [field.parse(r["ci_high_nr"])[0] for r in f.records()]
+    assert got == [True, True, False, False, False, None, True]
+
+
+def test_columns_map_validates_the_file_as_pooled(tmp_path: Path) -> None:
+    from metaoutcome._schema import package_tables
+
+    f = tmp_path / "mine.csv"
+    f.write_text("Study,HR,Lower,Upper,Level\nA,0.8,0.7,0.9,0.95\nB,0.5,0.9,1.1,95\nC,0.7,0.6,0.8,0.2\n")
+    cols = {"HR": "hr", "Lower": "ci_low", "Upper": "ci_high", "Level": "ci_level"}
+    lines = [str(p).replace(str(tmp_path) + "/", "") for p in validate_files([f], table="hazard_ratios", columns=cols).problems]
+    assert lines[0] == "mine.csv:1:Study: warning: unknown column for table 'hazard_ratios' (ignored)"
+    assert "mine.csv:2:Level: warning: ci_level 0.95 read as 95% (a proportion; the level rule)" in lines
+    assert "mine.csv:3:Lower: the CI (0.9 to 1.1) does not contain hr 0.5" in lines
+    assert "mine.csv:4:Level: 0.2 is not a confidence level: " + LEVEL_RULE in lines
+    typo = validate_files([f], table="hazard_ratios", columns={"HR": "hazard_ratio"})
+    assert [str(p).replace(str(tmp_path) + "/", "") for p in typo.errors if p.column == "HR"] == [
+        "mine.csv:1:HR: is mapped to 'hazard_ratio', which is not a column of table 'hazard_ratios'; its columns: "
+        + ", ".join(package_tables()["hazard_ratios"].field_names)]
+    with pytest.raises(ValueError, match=r"columns: no file has the column\(s\) 'Hazard'"):
+        validate_files([f], table="hazard_ratios", columns={"Hazard": "hr"})
+    with pytest.raises(ValueError, match=r"columns Lower=hr: .* already has a column 'hr'|two columns are mapped"):
+        validate_files([f], table="hazard_ratios", columns={"HR": "hr", "Lower": "hr"})
+
+
+def test_boolean_columns_use_the_one_flag_vocabulary() -> None:
+    # the CSV schema and the library's flag parser (_checks.flag_array) read the same words
+    from metaoutcome._checks import FLAG_FALSE, FLAG_TRUE, flag_array
+    from metaoutcome._schema import package_tables
+
+    fields = [f for t in package_tables().values() for f in t.fields if f.type == "boolean"]
+    assert fields
+    for f in fields:
+        assert (f.true_values, f.false_values) == (FLAG_TRUE, FLAG_FALSE), f.name
+        words = [w.upper() for w in FLAG_TRUE + FLAG_FALSE]
+        assert [f.parse(w)[0] for w in words] == flag_array(f.name, words).tolist()

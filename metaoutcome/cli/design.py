@@ -21,13 +21,16 @@ Simon-optimal and A'Hern sample sizes judged against the robust MAP prior.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from ._common import add_traceback
+
 __all__ = ["add_parser", "run"]
+
+ORDER = 50  # after reproduce in ``metaoutcome --help``
 
 _DESCRIPTION = __doc__.split("\n\n>>>")[0] if __doc__ else ""
 
@@ -42,7 +45,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                "  metaoutcome design --where cancer=HCC --where setting=second-line --where 'setting=second-line or later'"
                " --where 'regimen_class=PD-(L)1 monotherapy' --outcome ORR --delta 0.15 --threshold 0.8\n"
                "  metaoutcome design --arms my_control_arms.csv --p0-from pool --p1 0.35 --alpha 0.1 --power 0.9"
-               " --tau-scale 0.5 --robust-weight 0.2\n",
+               " --tau-scale 0.5 --robust-weight 0.2\n"
+               "  metaoutcome design --p0 0.10 --delta 0.2 --traceback\n",
     )
     src = p.add_mutually_exclusive_group()
     src.add_argument("--p0", type=float, help="benchmark (null) response rate, a proportion in (0, 1)")
@@ -65,7 +69,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "(default 0: the MAP prior itself)")
     p.add_argument("--tau-scale", type=float, default=1.0, help="half-normal scale of the MAP prior's tau (default 1)")
     p.add_argument("--out", metavar="CSV", help="also write the designs table to CSV (written whole or not at all)")
-    p.set_defaults(func=run)
+    add_traceback(p)
     return p
 
 
@@ -106,8 +110,8 @@ def run(args: argparse.Namespace) -> int:
     """Run ``metaoutcome design``; print the designs; return 0."""
     import pandas as pd
 
-    from .bayes import half_normal, map_prior
-    from .design import ahern, bayes_oc, historical_arms, p0_from, simon
+    from ..bayes import half_normal, map_prior
+    from ..design import ahern, bayes_oc, historical_arms, p0_from, simon
 
     lines: list[str] = []
     mp = None
@@ -136,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             import numpy as np
 
-            from .pooling import pool
+            from ..pooling import pool
 
             # logit proportions as metafor escalc("PLO") (1/2 added only where events are 0 or n)
             e, n = mp.events, mp.n

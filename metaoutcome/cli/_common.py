@@ -1,0 +1,123 @@
+"""What every command shares: the one-line error, the argparse types, reading a CSV argument."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..csvfile import CSVFile
+
+#: Model choices, as :func:`metaoutcome.pooling.pool` (kept here so ``--help`` does not import scipy).
+METHODS: tuple[str, ...] = ("REML", "DL", "HE", "HS", "SJ", "ML", "EB", "PM", "FE", "EE", "CE")
+CI_METHODS: tuple[str, ...] = ("z", "t", "knha", "adhoc")
+PI_METHODS: tuple[str, ...] = ("default", "hts")
+LAYOUTS: tuple[str, ...] = ("default", "revman", "jama")
+FORMATS: tuple[str, ...] = ("text", "csv", "markdown")
+FIGURE_TYPES: tuple[str, ...] = ("pdf", "png", "svg")
+FORMATTER = argparse.RawDescriptionHelpFormatter
+
+
+class CLIError(Exception):
+    """A problem the user can fix; each line is printed as one error line, exit status 2."""
+
+    def __init__(self, *lines: str) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with a one-line usage error: ``metaoutcome pool: error: ... (see ... --help)``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def one_line(text: str) -> str:
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
+def choice(allowed: Sequence[str]) -> Callable[[str], str]:
+    """An argparse ``type`` accepting ``allowed`` in any case and returning the canonical spelling."""
+
+    def parse(text: str) -> str:
+        for a in allowed:
+            if text.lower() == a.lower():
+                return a
+        raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(allowed)}")
+
+    parse.__name__ = "choice"
+    return parse
+
+
+def level(text: str) -> float:
+    """A confidence level by the one level rule (:func:`metaoutcome._checks.level_percent`), in percent.
+
+    >>> level("95"), level("0.95"), level("99.9")
+    (95.0, 95.0, 99.9)
+    """
+    from .._checks import LEVEL_RULE, level_percent
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; {LEVEL_RULE}") from None
+    try:
+        return level_percent(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a confidence level; {LEVEL_RULE}") from None
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number, e.g. 2")
+    return value
+
+
+def add_traceback(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--traceback", action="store_true", default=argparse.SUPPRESS,
+                   help="on an error, show the Python traceback instead of the one-line message")
+
+
+def add_map(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    p.add_argument("--map", action="append", default=[], metavar="YOURS=OURS",
+                   help="read your column YOURS as our column OURS (repeatable), e.g. --map HR=hr --map 'Lower CI=ci_low'")
+
+
+def examples(*lines: str) -> str:
+    return "Examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def parse_map(items: Sequence[str]) -> dict[str, str]:
+    """``--map YOURS=OURS`` (repeatable) as ``{YOURS: OURS}``."""
+    mapping: dict[str, str] = {}
+    for item in items:
+        user, sep, ours = item.partition("=")
+        user, ours = user.strip(), ours.strip()
+        if not sep or not user or not ours:
+            raise CLIError(f"--map {item!r}: expected YOUR_COLUMN=OUR_COLUMN, e.g. --map HR=hr")
+        if user in mapping:
+            raise CLIError(f"--map {item}: column {user!r} is mapped twice")
+        if ours in mapping.values():
+            raise CLIError(f"--map {item}: two columns are mapped to {ours!r}")
+        mapping[user] = ours
+    return mapping
+
+
+def read_csv(path: str, option: str | None = None) -> CSVFile:
+    """Read a CSV argument with the one reader; its errors raise :class:`CLIError` (one line each)."""
+    from ..csvfile import read_csv_file
+
+    f = read_csv_file(path)
+    if f.errors:
+        first = f.errors[0]
+        if first.row is None and first.column is None:  # the whole file: no such file, empty ...
+            where = f"{option} {path}" if option else path
+            raise CLIError(f"{where}: {first.message}")
+        raise CLIError(*(str(p) for p in f.errors[:20]))
+    return f
