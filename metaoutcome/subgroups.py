@@ -45,6 +45,7 @@ import pandas as pd
 
 from ._checks import check_choice, check_level
 from .pooling import pool
+from .printer import Lines, Report, Table, fmt_p, fmt_x
 from .results import PoolResult
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -129,12 +130,12 @@ class SubgroupResult:
             ))
         return pd.DataFrame(rows)
 
-    def _test_text(self, digits: int = 4, pfmt: str = "{:.4g}") -> str:
-        p = pfmt.format(self.q_between_pvalue)
+    def _test_text(self, digits: int = 4) -> str:
+        p = fmt_p(self.q_between_pvalue, showeq=True)
         if self.between_test == "F":
             return (f"Test for subgroup differences: F({self.q_between_df}, {self.q_between_df2:g}) = "
-                    f"{self.q_between:.{digits}f}, p = {p}")
-        return f"Test for subgroup differences: Q_b({self.q_between_df}) = {self.q_between:.{digits}f}, p = {p}"
+                    f"{fmt_x(self.q_between, digits)}, p-val {p}")
+        return f"Test for subgroup differences: Q_b({self.q_between_df}) = {fmt_x(self.q_between, digits)}, p-val {p}"
 
     def _mode_text(self) -> str:
         if self.tau2_mode == "common":
@@ -176,45 +177,42 @@ class SubgroupResult:
             return f"{head}: Chi\u00b2 = {fmt_num(self.q_between, 2)}, df = {self.q_between_df} ({p})"
         return f"{head}: Q = {fmt_num(self.q_between, 2)}, df = {self.q_between_df}, {p}"
 
-    def _lines(self) -> list[str]:
+    def report(self) -> Report:
+        """The display structure every view renders (:class:`metaoutcome.printer.Report`): the
+        subgroup table on the natural scale, the test for subgroup differences, residual
+        heterogeneity and the rows not pooled."""
         t = self.table()
         head = (f"Subgroup analysis by '{self.by}' ({self.overall.method}, {self.overall.measure}; "
                 f"{self._mode_text()})")
-        lines = [head, ""]
-        width = max(len(str(s)) for s in t["subgroup"])
-        lines.append(f"{'subgroup':<{width}}  {'k':>3}  {'estimate':>9}  {'ci.lb':>8}  {'ci.ub':>8}  {'I2':>6}  {'tau2':>7}")
-        for row in t.itertuples():
-            lines.append(
-                f"{row.subgroup:<{width}}  {row.k:>3}  {row.estimate_natural:>9.4f}  {row.ci_low_natural:>8.4f}  "
-                f"{row.ci_high_natural:>8.4f}  {row.i2:>6.1f}  {row.tau2:>7.4f}"
-            )
-        lines += ["", self._test_text()]
+        frame = pd.DataFrame({
+            "subgroup": t["subgroup"].astype(str), "k": t["k"].astype(int), "estimate": t["estimate_natural"],
+            "ci.lb": t["ci_low_natural"], "ci.ub": t["ci_high_natural"], "I2": t["i2"], "tau2": t["tau2"],
+        })
+        tests = [("", self._test_text())]
         if math.isfinite(self.q_within):
-            lines.append(f"Residual heterogeneity within subgroups: QE({self.q_within_df}) = {self.q_within:.4f}, "
-                         f"p = {self.q_within_pvalue:.4g}")
+            tests.append(("", f"Residual heterogeneity within subgroups: QE({self.q_within_df}) = "
+                              f"{fmt_x(self.q_within)}, p-val {fmt_p(self.q_within_pvalue, showeq=True)}"))
+        blocks: list[Lines | Table] = [Table(frame, digits={"I2": 1}, left=("subgroup",)), Lines(tuple(tests))]
         if self.excluded:
-            lines.append("Not pooled: " + "; ".join(f"{lab} ({why})" for lab, why in self.excluded))
-        return lines
+            blocks.append(Lines((("", "Not pooled: " + "; ".join(f"{lab} ({why})" for lab, why in self.excluded)),)))
+        return Report(head, tuple(blocks))
 
     def __str__(self) -> str:
-        return "\n".join(self._lines())
+        return self.report().to_text()
 
     def __repr__(self) -> str:
-        return self.__str__()
+        return self.report().to_text()
 
-    def to_markdown(self, digits: int = 3) -> str:
-        from .reproduce import markdown_table
+    def to_markdown(self) -> str:
+        """Markdown rendering of :meth:`report`."""
+        return self.report().to_markdown()
 
-        return (markdown_table(self.table(), digits) + "\n" + self._test_text(2, "{:.3g}") + f" ({self._mode_text()})\n")
+    def to_latex(self) -> str:
+        """LaTeX rendering of :meth:`report`."""
+        return self.report().to_latex()
 
     def _repr_html_(self) -> str:
-        import html
-
-        t = self.table()
-        table = t.to_html(index=False, float_format=lambda x: f"{x:.4f}", border=0, na_rep="")
-        return (f"<p><b>Subgroup analysis by {html.escape(self.by)}</b> ({html.escape(self.overall.method)}, "
-                f"{html.escape(self.overall.measure)}; {html.escape(self._mode_text())})</p>"
-                f"{table}<p>{html.escape(self._test_text(3))}</p>")
+        return self.report().to_html()
 
 
 def _relabel_subgroup_test(fig: Any, text: str, created: bool) -> None:
