@@ -145,8 +145,10 @@ class SubgroupResult:
     def forest(self, **kwargs: Any) -> Figure:
         """Forest plot with a block per subgroup, the overall diamond and the test line.
 
-        With ``tau2="common"`` the subtotal rows and the test line say so ("common tau^2") and
-        an F test is printed as such. Keywords go to :func:`metaoutcome.plotting.forest`.
+        Study weights are those of the overall model (see :func:`metaoutcome.plotting.forest`,
+        Notes). With ``tau2="common"`` the subtotal rows and the test line say so ("common
+        tau^2") and an F test is printed as such. Keywords go to
+        :func:`metaoutcome.plotting.forest`.
         """
         from .plotting import forest
         from .plotting._style import get_layout
@@ -155,27 +157,18 @@ class SubgroupResult:
         if common:
             base = get_layout(kwargs.get("layout", "default"))
             kwargs.setdefault("subtotal_random_label", base.subtotal_random_label + ", common \u03c4\u00b2")
-        fig = forest(
-            dict(self.results), overall=self.overall,
-            subgroup_test=(self.q_between, self.q_between_df, self.q_between_pvalue), **kwargs,
-        )
-        if common or self.between_test == "F":
-            _relabel_subgroup_test(fig, self._forest_test_text(kwargs.get("layout", "default")),
-                                   created="ax" not in kwargs or kwargs["ax"] is None)
-        return fig
+        return forest(dict(self.results), overall=self.overall,
+                      subgroup_test=self._forest_test_text(kwargs.get("layout", "default")), **kwargs)
 
     def _forest_test_text(self, layout: Any) -> str:
-        from .plotting._style import fmt_num, fmt_p, get_layout
+        from .plotting._style import get_layout
+        from .plotting.forest import subgroup_test_text
 
-        lay = get_layout(layout)
-        p = fmt_p(self.q_between_pvalue, lay.p_style)
         head = "Test for subgroup differences (common \u03c4\u00b2)" if self.tau2_mode == "common" else \
             "Test for subgroup differences"
-        if self.between_test == "F":
-            return f"{head}: F = {fmt_num(self.q_between, 2)}, df = ({self.q_between_df}, {self.q_between_df2:g}), {p}"
-        if lay.het_style == "revman":
-            return f"{head}: Chi\u00b2 = {fmt_num(self.q_between, 2)}, df = {self.q_between_df} ({p})"
-        return f"{head}: Q = {fmt_num(self.q_between, 2)}, df = {self.q_between_df}, {p}"
+        df2 = self.q_between_df2 if self.between_test == "F" else None
+        return subgroup_test_text(get_layout(layout), self.q_between, self.q_between_df, self.q_between_pvalue,
+                                  head, df2)
 
     def report(self) -> Report:
         """The display structure every view renders (:class:`metaoutcome.printer.Report`): the
@@ -213,27 +206,6 @@ class SubgroupResult:
 
     def _repr_html_(self) -> str:
         return self.report().to_html()
-
-
-def _relabel_subgroup_test(fig: Any, text: str, created: bool) -> None:
-    """Replace the forest's generic subgroup-test line; widen a figure the forest made if needed."""
-    hits = [t for ax in fig.axes for t in ax.texts if t.get_gid() == "text|subgroup-test"]
-    if not hits:
-        return
-    art = hits[0]
-    art.set_text(text)
-    if not created:
-        return
-    renderer = fig.canvas.get_renderer()
-    right_px = art.get_window_extent(renderer).x1
-    width_px = fig.get_figwidth() * fig.dpi
-    over = (right_px - width_px) / fig.dpi + 0.1
-    if over > 0.1:
-        old = fig.get_figwidth()
-        boxes = [ax.get_position() for ax in fig.axes]
-        fig.set_size_inches(old + over, fig.get_figheight())
-        for ax, b in zip(fig.axes, boxes):
-            ax.set_position((b.x0 * old / (old + over), b.y0, b.width * old / (old + over), b.height))
 
 
 def _between(estimates: Sequence[float], ses: Sequence[float]) -> tuple[float, int, float]:

@@ -86,6 +86,34 @@ class _Refits:
     def k(self) -> int:
         return int(self.yi.size)
 
+    def summary(self) -> Any:
+        """The tidy table :func:`forest` draws (the columns of ``PoolResult.summary``)."""
+        import pandas as pd
+
+        m = get_measure(self.measure)
+        z = float(stats.norm.isf((1 - self.level / 100.0) / 2))
+        se = np.sqrt(self.vi)
+        pct = 100.0 if m.percent else 1.0
+        lo_a, hi_a = self.yi - z * se, self.yi + z * se
+        n = self.yi.size
+        nat = [back_pooled(m, v, None) * pct for v in (self.yi, lo_a, hi_a)]
+        pooled = back_pooled(m, np.array([self.estimate, self.ci_low, self.ci_high, self.pi_low, self.pi_high]),
+                             None) * pct
+        w = self.weights if self.weights.size == n else np.full(n, np.nan)
+        study = pd.DataFrame({
+            "row_type": "study", "label": list(self.labels), "yi": self.yi, "vi": self.vi, "weight": w,
+            "estimate_natural": nat[0], "ci_low_natural": np.fmin(nat[1], nat[2]),
+            "ci_high_natural": np.fmax(nat[1], nat[2]), "pi_low_natural": np.nan, "pi_high_natural": np.nan,
+            "exclusion_reason": "",
+        })
+        plo, phi = (np.sort(pooled[3:5]) if np.isfinite(pooled[3:5]).all() else pooled[3:5])
+        row = pd.DataFrame({
+            "row_type": ["pooled"], "label": ["pooled"], "yi": [self.estimate], "vi": [self.se**2], "weight": [100.0],
+            "estimate_natural": [pooled[0]], "ci_low_natural": [min(pooled[1:3])], "ci_high_natural": [max(pooled[1:3])],
+            "pi_low_natural": [plo], "pi_high_natural": [phi], "exclusion_reason": [""],
+        })
+        return pd.concat([study, row], ignore_index=True)
+
 
 _RESULT_FIELDS = ("labels", "estimate", "ci_low", "ci_high", "tau2", "i2", "q", "method", "test", "level")
 
