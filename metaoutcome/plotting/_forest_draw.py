@@ -144,17 +144,19 @@ def _measure(rows: list[Row], left: list[Column], right: list[Column], fr: Frame
     header_lines = max([c.header.count("\n") + 1 for c in left + right]
                        + [fr.plot_header.count("\n") + 1 if fr.plot_header else 0])
     top_in = header_lines * line_in + 0.12
-    bottom_in = (3.5 + 3.5 + fs * 1.25) / 72.0 + (fs * 1.3 + 3) / 72.0 * (1 if fr.favours else 0) + (
+    fav_lines = max(t.count("\n") + 1 for t in fr.favours) if fr.favours else 0
+    bottom_in = (3.5 + 3.5 + fs * 1.25) / 72.0 + (fs * 1.3 * fav_lines + 3 * bool(fav_lines)) / 72.0 + (
         (fs * 1.3 + 4) / 72.0 if fr.xlabel else 0
     ) + 0.06
     text_w = max([cw(r.label, False, r.small) + (0.12 if r.kind == "note" else 0.0)
                   for r in rows if r.kind in ("text", "note")] + [0.0])
     extra_r = max(0.0, text_w - (left_w + panel_w + right_w))
     extra_l = 0.0
-    if fr.favours:  # favours labels may be wider than their half of the panel
-        fav_w = max(cw(t, False) for t in fr.favours)
-        extra_l = max(0.0, fav_w - panel_w / 2 - left_w)
-        extra_r = max(extra_r, fav_w - panel_w / 2 - right_w)
+    if fr.favours and fr.ref is not None:  # favours labels start 4 pt either side of the reference line
+        a, b = fr.scale.axis_value(np.asarray(fr.lim, dtype=float))
+        at = float(np.clip((fr.scale.axis_value(np.asarray([fr.ref], dtype=float))[0] - a) / (b - a), 0.0, 1.0))
+        extra_l = max(0.0, cw(fr.favours[0], False) + 4 / 72 - at * panel_w - left_w)
+        extra_r = max(extra_r, cw(fr.favours[1], False) + 4 / 72 - (1 - at) * panel_w - right_w)
     return _Geometry(fs, small_fs, panel_w, left_w, right_w, extra_l, extra_r, top_in, bottom_in, row_in, y)
 
 
@@ -184,13 +186,19 @@ def _fit(rows: list[Row], left: list[Column], right: list[Column], fr: Frame) ->
     if fr.max_width_mm is None:
         return rows, geo
     max_in = fr.max_width_mm / MM
-    # font to 8 pt, graph to 2.2 in, font to 7 pt, graph to 1.6 in: the first that fits
+    # font to 8 pt, graph to 2.2 in, "Favours" on a line of its own, font to 7 pt, graph to 1.6 in
     for font_floor, panel_floor in ((8.0, panel_w), (8.0, 2.2), (MIN_FONT, 2.2), (MIN_FONT, MIN_PANEL)):
         while geo.fig_w > max_in and fs > max(font_floor, MIN_FONT):
             fs = max(font_floor, MIN_FONT, fs - 0.5)
             geo = _measure(rows, left, right, fr, fs, panel_w)
-        if geo.fig_w > max_in and panel_w > panel_floor:
-            panel_w = max(panel_floor, panel_w - (geo.fig_w - max_in))
+        for _ in range(4):  # favours labels overhang more as the graph narrows: a few rounds
+            if geo.fig_w <= max_in or panel_w <= panel_floor:
+                break
+            panel_w = max(panel_floor, panel_w - 1.5 * (geo.fig_w - max_in) - 1e-4)
+            geo = _measure(rows, left, right, fr, fs, panel_w)
+        if geo.fig_w > max_in and fr.favours and (geo.extra_l > 0 or geo.extra_r > 0) and \
+                not any("\n" in t for t in fr.favours):
+            fr.favours = (fr.favours[0].replace(" ", "\n", 1), fr.favours[1].replace(" ", "\n", 1))
             geo = _measure(rows, left, right, fr, fs, panel_w)
     if geo.fig_w > max_in and geo.extra_r > 0:  # long text rows: wrap them at the content width
         content = max(geo.left_w + geo.panel_w + geo.right_w, max_in - 2 * MARGIN - geo.extra_l)
@@ -216,8 +224,7 @@ def draw_forest(rows: list[Row], left: list[Column], right: list[Column], fr: Fr
     """Lay out and draw; a new figure sized to its content unless ``ax`` is given."""
     from ._style import axes_fig, plot_style
 
-    if ax is not None:
-        fr = replace(fr, max_width_mm=None)
+    fr = replace(fr, max_width_mm=None) if ax is not None else replace(fr)
     rows, geo = _fit(rows, left, right, fr)
     with plot_style():
         if ax is None:
@@ -430,7 +437,8 @@ def _draw(ax: Axes, fig: Figure, rows: list[Row], left: list[Column], right: lis
             ax.annotate(s, xy=(ref, 0.0), xycoords=base, xytext=(sign * 4.0, -off), textcoords="offset points",
                         ha=ha, va="top", fontsize=fs, fontfamily=fam, annotation_clip=False, gid=gid)
     if fr.xlabel:
-        pad = 3.0 + ((fs * 1.3 + 3.0) if fr.favours is not None else 0.0)
+        lines = max(t.count("\n") + 1 for t in fr.favours) if fr.favours is not None else 0
+        pad = 3.0 + ((fs * 1.3 * lines + 3.0) if lines else 0.0)
         ax.set_xlabel(fr.xlabel, fontsize=fs, fontfamily=fam, labelpad=pad)
 
 
