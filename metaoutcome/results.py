@@ -1,9 +1,10 @@
 """The result of a pooled analysis and its views (tables, text, HTML, Markdown).
 
 :class:`PoolResult` holds everything a fit produced, as declared fields; every view is computed
-from it. One report structure (:meth:`PoolResult.report`) feeds ``__repr__``/``__str__`` (text
-like metafor's ``print.rma``), ``_repr_html_`` (Jupyter) and :meth:`PoolResult.to_markdown`.
-Numbers are never rounded in the result or its tables; only the renderers format them.
+from it. One report structure (:meth:`PoolResult.report`, a :class:`metaoutcome.printer.Report`)
+feeds ``__repr__``/``__str__`` (text like metafor's ``print.rma``), ``_repr_html_`` (Jupyter),
+``to_markdown`` and ``to_latex``. Numbers are never rounded in the result or its tables; only
+the renderer (:mod:`metaoutcome.printer`) formats them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from .measures import Measure, get_measure
-from .printer import Lines, Report, Table, fmt_p, fmt_x
+from .printer import Lines, Printable, Report, Table, fmt_p, fmt_x
 
 __all__ = ["PoolResult", "ExcludedRow", "NaturalScale"]
 
@@ -77,8 +78,8 @@ def _readonly(a: Any) -> FloatArray:
     return arr
 
 
-@dataclass(frozen=True, eq=False)
-class PoolResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class PoolResult(Printable):
     """Result of :func:`metaoutcome.pooling.pool` (and of ``pool_mh``, ``pool_peto``, ``pool_glmm``).
 
     All values are on the analysis scale (log HR, logit proportion, ...) unless the name ends in
@@ -454,20 +455,3 @@ class PoolResult:
             blocks.append(Lines(tuple(("", f"row {e.row} ({e.label}): {e.reason}") for e in self.excluded),
                                 heading=f"Excluded rows ({len(self.excluded)}):", indent=2))
         return Report(title, tuple(blocks), tuple(self.notes))
-
-    def __str__(self) -> str:
-        return self.report().to_text()
-
-    def __repr__(self) -> str:
-        return self.report().to_text()
-
-    def to_markdown(self) -> str:
-        """Markdown rendering of :meth:`report`."""
-        return self.report().to_markdown()
-
-    def to_latex(self) -> str:
-        """LaTeX rendering of :meth:`report` (``tabular`` tables)."""
-        return self.report().to_latex()
-
-    def _repr_html_(self) -> str:
-        return self.report().to_html()

@@ -45,7 +45,7 @@ import pandas as pd
 
 from ._checks import check_choice, check_level
 from .pooling import pool
-from .printer import Lines, Report, Table, fmt_p, fmt_x
+from .printer import Lines, Printable, Report, Table, fmt_p, fmt_x
 from .results import PoolResult
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -60,8 +60,8 @@ _NAN = float("nan")
 _TAU2_WORDS = {"separate": "separate tau^2 per subgroup", "common": "tau^2 common to all subgroups"}
 
 
-@dataclass(frozen=True)
-class SubgroupResult:
+@dataclass(frozen=True, repr=False)
+class SubgroupResult(Printable):
     """Per-subgroup pooled results, the overall result and the test for subgroup differences.
 
     Attributes
@@ -189,23 +189,6 @@ class SubgroupResult:
         if self.excluded:
             blocks.append(Lines((("", "Not pooled: " + "; ".join(f"{lab} ({why})" for lab, why in self.excluded)),)))
         return Report(head, tuple(blocks))
-
-    def __str__(self) -> str:
-        return self.report().to_text()
-
-    def __repr__(self) -> str:
-        return self.report().to_text()
-
-    def to_markdown(self) -> str:
-        """Markdown rendering of :meth:`report`."""
-        return self.report().to_markdown()
-
-    def to_latex(self) -> str:
-        """LaTeX rendering of :meth:`report`."""
-        return self.report().to_latex()
-
-    def _repr_html_(self) -> str:
-        return self.report().to_html()
 
 
 def _between(estimates: Sequence[float], ses: Sequence[float]) -> tuple[float, int, float]:

@@ -176,7 +176,9 @@ def _cell(key: str, v: float) -> str:
     if key == "k":
         return f"{int(round(v))}"
     if key == "pvalue":
-        return "< 0.001" if v < 0.001 else (f"{v:.3f}" if v < 0.01 else f"{v:.2f}")
+        from ..printer import fmt_p_journal
+
+        return fmt_p_journal(v)
     return fmt_num(v, 2)
 
 
