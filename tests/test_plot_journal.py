@@ -86,9 +86,16 @@ def test_saved_png_is_300_dpi_and_at_most_183_mm_text_at_least_7_pt(name: str, t
 
 
 def test_too_wide_even_at_7_pt_warns_and_max_width_none_keeps_the_layout() -> None:
-    labels = ["A trial label far too long to fit into any column of a journal page at seven points " * 2] * 5
-    with pytest.warns(UserWarning, match=r"wider than 183 mm"):
-        forest(hr_result(), labels=labels)
+    long = "a regimen description far too long to fit into any column of a journal page at seven points"
+    with pytest.warns(UserWarning, match=r"wider than 183 mm"):  # text columns are not wrapped, labels are
+        forest(hr_result(), left_columns={"Regimen": [long] * 5})
+    labels = ["A trial label too long for one line of a journal figure's label column, " + s for s in "ABCDE"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = forest(hr_result(), labels=labels)
+    shown = _texts(fig)["label|study-0"]
+    assert "\n" in shown and shown.replace("\n", " ") == labels[0]
+    assert fig.get_figwidth() * MM_PER_IN <= 183.0
     fig = forest(hr_result(), max_width=None)
     assert fig.get_figwidth() * MM_PER_IN > 183  # the layout's own 9 pt and 3 in graph
     with pytest.raises(ValueError, match=r"max_width=-1(\.0)? must be a positive width in mm"):

@@ -160,13 +160,13 @@ def _measure(rows: list[Row], left: list[Column], right: list[Column], fr: Frame
     return _Geometry(fs, small_fs, panel_w, left_w, right_w, extra_l, extra_r, top_in, bottom_in, row_in, y)
 
 
-def _wrap(text: str, width: float, size: float, fam: str) -> str:
+def _wrap(text: str, width: float, size: float, fam: str, weight: str = "normal") -> str:
     """Greedy word wrap of ``text`` to ``width`` inches at ``size`` pt."""
     lines: list[str] = []
     cur = ""
     for word in text.split(" "):
         trial = f"{cur} {word}" if cur else word
-        if cur and text_width(trial, size, "normal", fam) > width:
+        if cur and text_width(trial, size, weight, fam) > width:
             lines.append(cur)
             cur = word
         else:
@@ -176,9 +176,10 @@ def _wrap(text: str, width: float, size: float, fam: str) -> str:
 
 
 def _fit(rows: list[Row], left: list[Column], right: list[Column], fr: Frame) -> tuple[list[Row], _Geometry]:
-    """Shrink the font to 8 pt, the graph to 2.2 in, the font to 7 pt, the graph to 1.6 in, then
-    wrap the text rows, until the figure is at most ``fr.max_width_mm`` wide; warn if it still
-    is not."""
+    """Make the figure at most ``fr.max_width_mm`` wide, one step at a time until it fits: the
+    font to 8 pt; the graph to 2.2 in; "Favours" labels on two lines; long study labels wrapped
+    (to 1.8 in); the font to 7 pt; the graph to 1.6 in; labels wrapped to 1.4 in; long text rows
+    wrapped. Warn if it still does not fit."""
     lay = fr.layout
     fs = max(MIN_FONT, float(lay.fontsize))
     panel_w = float(lay.plot_width)
@@ -186,19 +187,39 @@ def _fit(rows: list[Row], left: list[Column], right: list[Column], fr: Frame) ->
     if fr.max_width_mm is None:
         return rows, geo
     max_in = fr.max_width_mm / MM
-    # font to 8 pt, graph to 2.2 in, "Favours" on a line of its own, font to 7 pt, graph to 1.6 in
-    for font_floor, panel_floor in ((8.0, panel_w), (8.0, 2.2), (MIN_FONT, 2.2), (MIN_FONT, MIN_PANEL)):
-        while geo.fig_w > max_in and fs > max(font_floor, MIN_FONT):
-            fs = max(font_floor, MIN_FONT, fs - 0.5)
-            geo = _measure(rows, left, right, fr, fs, panel_w)
-        for _ in range(4):  # favours labels overhang more as the graph narrows: a few rounds
-            if geo.fig_w <= max_in or panel_w <= panel_floor:
-                break
-            panel_w = max(panel_floor, panel_w - 1.5 * (geo.fig_w - max_in) - 1e-4)
-            geo = _measure(rows, left, right, fr, fs, panel_w)
-        if geo.fig_w > max_in and fr.favours and (geo.extra_l > 0 or geo.extra_r > 0) and \
-                not any("\n" in t for t in fr.favours):
-            fr.favours = (fr.favours[0].replace(" ", "\n", 1), fr.favours[1].replace(" ", "\n", 1))
+    label_col = next((c for c in left if c.key == "label"), None)
+
+    def over() -> float:
+        return geo.fig_w - max_in
+
+    for step in ("font:8", "panel:2.2", "favours", "labels:1.8", "font:7", "panel:1.6", "labels:1.4"):
+        if over() <= 0:
+            break
+        kind, _, arg = step.partition(":")
+        if kind == "font":
+            while over() > 0 and fs > float(arg):
+                fs = max(float(arg), fs - 0.5)
+                geo = _measure(rows, left, right, fr, fs, panel_w)
+        elif kind == "panel":
+            for _ in range(4):  # favours labels overhang more as the graph narrows: a few rounds
+                if over() <= 0 or panel_w <= float(arg):
+                    break
+                panel_w = max(float(arg), panel_w - 1.5 * over() - 1e-4)
+                geo = _measure(rows, left, right, fr, fs, panel_w)
+        elif kind == "favours":
+            if fr.favours and (geo.extra_l > 0 or geo.extra_r > 0):
+                fr.favours = (fr.favours[0].replace(" ", "\n", 1), fr.favours[1].replace(" ", "\n", 1))
+                geo = _measure(rows, left, right, fr, fs, panel_w)
+        elif label_col is not None:  # long study labels onto two or more lines
+            cap = max(float(arg), label_col.width - over() - 0.02)
+            new_rows = []
+            for r in rows:
+                weight = "bold" if r.bold else "normal"
+                if r.kind in ("study", "heading") and text_width(r.label, fs, weight, lay.fontfamily) > cap:
+                    lab = _wrap(r.label.replace("\n", " "), cap, fs, lay.fontfamily, weight)
+                    r = replace(r, label=lab, height=1.0 + 0.7 * lab.count("\n"))
+                new_rows.append(r)
+            rows = new_rows
             geo = _measure(rows, left, right, fr, fs, panel_w)
     if geo.fig_w > max_in and geo.extra_r > 0:  # long text rows: wrap them at the content width
         content = max(geo.left_w + geo.panel_w + geo.right_w, max_in - 2 * MARGIN - geo.extra_l)
