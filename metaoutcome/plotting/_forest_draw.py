@@ -79,6 +79,8 @@ class Frame:
     xlabel: str | None
     plot_header: str
     max_width_mm: float | None = MAX_WIDTH_MM
+    equal_squares: bool = False  # one square size for every study (no weights to show)
+    nullline: float | None = None  # a thin solid line over the rows, e.g. the null beside a refline elsewhere
 
 
 @dataclass
@@ -353,6 +355,12 @@ def _draw(ax: Axes, fig: Figure, rows: list[Row], left: list[Column], right: lis
             ax.vlines(ref, t0, t1, colors=lay.null_color, linestyles=cast(Any, lay.null_style), linewidth=0.8,
                       zorder=1, gid="refline")
 
+    nl = fr.nullline
+    if nl is not None and a <= nl <= b and not (ref is not None and abs(ref - nl) <= 1e-12 * max(1.0, abs(nl))):
+        ys = [r.y for r in rows if r.kind in ("study", "pooled")]
+        if ys:
+            ax.vlines(nl, min(ys) - 0.5, max(ys) + 0.5, colors="0.25", linestyles="-", linewidth=0.8, zorder=1,
+                      gid="nullline")
     row_pt = geo.row_in * 72.0
     studies = [r for r in rows if r.kind == "study"]
     ws = np.array([r.weight for r in studies], dtype=float)
@@ -369,6 +377,9 @@ def _draw(ax: Axes, fig: Figure, rows: list[Row], left: list[Column], right: lis
 
     max_side = 0.72 * row_pt
     min_side = max(2.5, 0.18 * row_pt)
+    if fr.equal_squares:
+        wmax = math.nan
+        min_side = 0.42 * row_pt
     for row in studies:
         e_ok, l_ok, h_ok = (bool(sc.drawable(v)) for v in (row.est, row.lo, row.hi))
         if l_ok and h_ok:

@@ -253,6 +253,8 @@ def forest(
     show_excluded: bool = False,
     study_ci: str | None = None,
     max_width: float | None = MAX_WIDTH_MM,
+    squares: str = "weight",
+    nullline: float | None = None,
     ax: Axes | None = None,
     **kwargs: Any,
 ) -> Figure:
@@ -326,6 +328,12 @@ def forest(
         Widest figure in mm (183: a journal's double column). The graph is narrowed (to 1.6 in),
         then the font (to 7 pt), then long text lines are wrapped; a warning says if it still
         does not fit. None keeps the layout's sizes. Not used with ``ax=``.
+    squares : {"weight", "equal"}, default "weight"
+        Square areas proportional to the weights, or one size for every study (for rows that
+        have no weights, e.g. the refits of a leave-one-out analysis).
+    nullline : float, optional
+        A thin solid line at this x over the study and pooled rows (plotted scale), e.g. the
+        null value when ``refline`` marks something else.
     ax : matplotlib Axes, optional
         Draw the graph into this Axes; the text columns are placed beside it (leave room, or save
         with ``bbox_inches="tight"``). By default a new Figure is created with a size computed from
@@ -663,7 +671,12 @@ def forest(
         ticks = _check_ticks(xticks, sc)
     elif ticks is None:
         ticks = _ticks_in(lim, sc, measure.kind)
-    frame = Frame(lay, sc, lim, list(ticks), ref, fav, xl, plot_header, max_width)
+    sq = check_choice("squares", squares, ("weight", "equal"))
+    if nullline is not None:
+        nullline = _to_float(nullline)
+        if not np.isfinite(nullline) or (sc.log and nullline <= 0):
+            raise ValueError(f"nullline={nullline!r} must be a finite number{' > 0 on a log axis' if sc.log else ''}")
+    frame = Frame(lay, sc, lim, list(ticks), ref, fav, xl, plot_header, max_width, sq == "equal", nullline)
     return draw_forest(rows, left, right, frame, ax)
 
 

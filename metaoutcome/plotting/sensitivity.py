@@ -237,40 +237,11 @@ def _draw(
         kw.setdefault("random_label", all_label[1])
         kw.setdefault("common_label", all_label[0])
     kw.setdefault("favours", False)
-    fig = forest(rows, layout=layout, right_columns=columns or None, left_columns=left_columns, refline=ref,
-                 show_weights=False, ax=ax, **kw)
-    lay_used = get_layout(layout, **{k: v for k, v in kw.items() if k in _LAYOUT_KEYS})
-    graph = next((a for a in fig.axes if any(t.get_gid() == "label|study-0" for t in a.texts)), None)
-    if graph is None:  # pragma: no cover - forest always labels its first row
-        return fig
-    # every refit is drawn with the same square (there are no study weights to show)
-    side = 0.42 * lay_used.fontsize * lay_used.row_spacing
-    from matplotlib.collections import PathCollection
-
-    for coll in graph.collections:
-        if isinstance(coll, PathCollection) and coll.get_gid() == "study-squares":
-            coll.set_sizes(np.full(np.asarray(coll.get_offsets()).shape[0], side**2))
-    # the measure's null as a thin solid line over the rows, when the reference line is elsewhere
-    if null_line and measure.null is not None and ref != "null":
-        x0 = float(sc.to_plot(measure.null))
-        lo_x, hi_x = sorted(graph.get_xlim())
-        ys = [t.get_position()[1] for t in graph.texts
-              if str(t.get_gid()).startswith(("label|study-", "label|pooled-"))]
-        if lo_x <= x0 <= hi_x and ys and not (isinstance(ref, float) and abs(ref - x0) <= 1e-12 * max(1.0, abs(x0))):
-            graph.vlines(x0, min(ys) - 0.5, max(ys) + 0.5, colors="0.25", linestyles="-", linewidth=0.8, zorder=1,
-                         gid="nullline")
-    return fig
-
-
-def _layout_keys() -> frozenset[str]:
-    from dataclasses import fields
-
-    from ._style import Layout
-
-    return frozenset(f.name for f in fields(Layout)) - {"name", "extra"}
-
-
-_LAYOUT_KEYS = _layout_keys()
+    # every refit is drawn with the same square (there are no study weights to show); the measure's
+    # null as a thin solid line over the rows when the reference line is elsewhere
+    null_x = float(sc.to_plot(measure.null)) if null_line and measure.null is not None and ref != "null" else None
+    return forest(rows, layout=layout, right_columns=columns or None, left_columns=left_columns, refline=ref,
+                  show_weights=False, ax=ax, squares="equal", nullline=null_x, **kw)
 
 
 def _pooled_from(overall: Any) -> dict[str, Any]:
