@@ -239,6 +239,8 @@ def test_revman_header_names_the_method(kind: str, expected: str) -> None:
     t = _texts(forest(res, layout="revman"))
     assert t["header|estimate"] == f"Odds ratio\n{expected}, 95% CI"
     assert t["header|plot"] == f"Odds ratio\n{expected}, 95% CI"
+    # a fixed-effect model estimates no tau^2, and RevMan prints none
+    assert ("Tau\u00b2" in t["text|het-0"]) == expected.endswith("Random")
 
 
 # -- GLMM forests ---------------------------------------------------------------------------------------

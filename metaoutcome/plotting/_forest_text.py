@@ -90,17 +90,19 @@ def _het_text(layout: Layout, res: Any, k: int, level: float) -> str:
     p = fmt_p(qp, layout.p_style)
     i2_s = fmt_num(i2, 0)
     qname = "Wald Q" if str(getattr(res, "model", "")).upper() == "GLMM" else "Q"
+    # a common-effect model (IV fixed, M-H, Peto) estimates no tau^2: RevMan prints none
+    common = str(getattr(res, "model", "")).lower() in ("common", "mh", "peto")
     if layout.het_style == "revman":
         ci = f" [{fmt_num(i2l, 0)}%, {fmt_num(i2h, 0)}%]" if have_ci else ""
-        return (f"Heterogeneity (k = {k}): Tau\u00b2 = {fmt_tau2(tau2)}; Chi\u00b2 = {fmt_num(q, 2)}, "
-                f"df = {df_s} ({p}); I\u00b2 = {i2_s}%{ci}")
+        tau = "" if common else f"Tau\u00b2 = {fmt_tau2(tau2)}; "
+        return f"Heterogeneity (k = {k}): {tau}Chi\u00b2 = {fmt_num(q, 2)}, df = {df_s} ({p}); I\u00b2 = {i2_s}%{ci}"
     if layout.het_style == "jama":
         ci = f" ({fmt_level(level)}% CI, {fmt_num(i2l, 0)}%-{fmt_num(i2h, 0)}%)" if have_ci else ""
-        return (f"Heterogeneity (k = {k}): I\u00b2 = {i2_s}%{ci}; \u03c4\u00b2 = {fmt_tau2(tau2)}; "
-                f"{qname} = {fmt_num(q, 2)}, df = {df_s}, {p}")
+        tau = "" if common else f"\u03c4\u00b2 = {fmt_tau2(tau2)}; "
+        return f"Heterogeneity (k = {k}): I\u00b2 = {i2_s}%{ci}; {tau}{qname} = {fmt_num(q, 2)}, df = {df_s}, {p}"
     ci = f" [{fmt_num(i2l, 0)}%, {fmt_num(i2h, 0)}%]" if have_ci else ""
-    return (f"Heterogeneity (k = {k}): I\u00b2 = {i2_s}%{ci}, \u03c4\u00b2 = {fmt_tau2(tau2)}, "
-            f"{qname} = {fmt_num(q, 2)}, df = {df_s}, {p}")
+    tau = "" if common else f"\u03c4\u00b2 = {fmt_tau2(tau2)}, "
+    return f"Heterogeneity (k = {k}): I\u00b2 = {i2_s}%{ci}, {tau}{qname} = {fmt_num(q, 2)}, df = {df_s}, {p}"
 
 
 def _overall_test_text(layout: Layout, res: Any) -> str:
