@@ -41,6 +41,7 @@ from ._forest_text import (
     _to_float,
     subgroup_test_text,
 )
+from ._result import is_common
 from ._scale import Scale, choose_limits, get_scale, refline_value
 from ._style import Layout, fmt_level, fmt_num, get_layout
 
@@ -59,7 +60,6 @@ STUDY_CI = ("wald", "exact")
 FloatArray = NDArray[np.float64]
 
 _LAYOUT_FIELDS = {f.name for f in fields(Layout)} - {"name", "extra"}
-_COMMON_MODELS = ("common", "mh", "peto")
 
 
 # -----------------------------------------------------------------------------------------------
@@ -78,7 +78,7 @@ class _Model:
 
     @property
     def common(self) -> bool:
-        return _is_common(self.res)
+        return is_common(self.res)
 
 
 @dataclass
@@ -92,15 +92,6 @@ class _Group:
         return len(self.models[0].studies)
 
 
-def _is_common(res: Any) -> bool:
-    model = str(getattr(res, "model", "")).lower()
-    if model in _COMMON_MODELS:
-        return True
-    if model in ("random", "glmm"):
-        return False
-    return str(getattr(res, "method", "")).upper() in ("FE", "EE", "CE", "MH", "PETO")
-
-
 def model_word(res: Any) -> str:
     """RevMan's wording of the method and model: "IV, Random", "IV, Fixed", "M-H, Fixed", "Peto, Fixed"."""
     model = str(getattr(res, "model", "")).lower()
@@ -111,7 +102,7 @@ def model_word(res: Any) -> str:
         return "Peto, Fixed"
     if model == "glmm":
         return "GLMM, Random"
-    return "IV, Fixed" if _is_common(res) else "IV, Random"
+    return "IV, Fixed" if is_common(res) else "IV, Random"
 
 
 def _model_of(res: Any, argname: str) -> _Model:
