@@ -268,3 +268,23 @@ def test_glmm_forest_draws_exact_intervals_and_says_weights_are_approximate() ->
         forest(hr_result(), study_ci="exact")
     with pytest.raises(ValueError, match="study_ci='cp' is not one of the allowed values"):
         forest(res, study_ci="cp")
+
+
+# -- notes leave the figure for the caption ---------------------------------------------------------
+
+
+def test_rows_not_pooled_go_to_the_caption_not_the_figure() -> None:
+    from metaoutcome.plotting import forest_notes
+
+    from metaoutcome import effects
+
+    hr = pd.DataFrame({"trial_id": ["A", "B", "row_17_os"], "hr": [0.7, 0.8, 0.9], "ci_low": [0.5, 0.6, np.nan],
+                       "ci_high": [0.9, 1.0, np.nan], "ci_level": [95, 95, np.nan], "p_value": [None] * 3})
+    res = _quiet(mo.pool, _quiet(effects.from_hazard_ratios, hr), measure="HR")
+    assert len(res.excluded) == 1
+    texts = [t.get_text() for t in forest(res).findobj(Text)]
+    assert not any("row_17_os" in t or "Not pooled" in t for t in texts)
+    (note,) = forest_notes(res)
+    assert note.startswith("Not pooled: row_17_os (") and res.excluded[0].reason in note
+    shown = [t.get_text() for t in forest(res, show_excluded=True).findobj(Text)]
+    assert note in shown

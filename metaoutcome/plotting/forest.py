@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["forest", "forest_plot", "SORT_BY", "STUDY_CI", "exact_study_ci"]
+__all__ = ["forest", "forest_plot", "forest_notes", "SORT_BY", "STUDY_CI", "exact_study_ci"]
 
 SORT_BY = ("given", "estimate", "weight", "year")
 #: how study intervals are drawn: from the summary table (Wald, the intervals the weights belong
@@ -672,3 +672,37 @@ def forest(
 
 
 forest_plot = forest
+
+
+def forest_notes(result: Any, overall: Any | None = None) -> list[str]:
+    """The notes a journal puts in a forest plot's caption rather than in the figure: one
+    ``"Not pooled: <label> (<reason>)"`` per row the result(s) excluded, each once.
+
+    Parameters
+    ----------
+    result : PoolResult, list or mapping of them
+        What :func:`forest` draws.
+    overall : PoolResult, optional
+        With subgroups, the overall result.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> import numpy as np, metaoutcome as mo
+    >>> res = mo.pool(np.log([0.73, 0.59]), [0.0101, 0.0166], measure="HR", labels=["A", "B"])
+    >>> forest_notes(res)
+    []
+    """
+    results = list(result.values()) if isinstance(result, Mapping) else [result]
+    flat = [r for item in results for r in _as_list(item)] + ([] if overall is None else _as_list(overall))
+    notes: list[str] = []
+    for r in flat:
+        t = _model_of(r, "result").excluded
+        for lab, why_ in zip(t["label"].astype(str), t["exclusion_reason"].astype(str)):
+            note = f"Not pooled: {lab} ({why_})"
+            if note not in notes:
+                notes.append(note)
+    return notes
