@@ -39,6 +39,7 @@ _LAZY_MODULES = {
     "options": "metaoutcome.options",
     "bayes": "metaoutcome.bayes",
     "design": "metaoutcome.design",
+    "printer": "metaoutcome.printer",
 }
 _LAZY_ATTRS = {
     "pool": ("metaoutcome.pooling", "pool"),
@@ -100,6 +101,7 @@ if TYPE_CHECKING:  # the same names, seen statically by type checkers and editor
         options as options,
         plotting as plotting,
         pooling as pooling,
+        printer as printer,
         regression as regression,
         reproduce as reproduce,
         small_study as small_study,

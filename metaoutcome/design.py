@@ -126,7 +126,7 @@ class _Binom:
         return out
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class SimonDesign(ReportMixin):
     """Simon's (1989) optimal and minimax two-stage designs for H0: p <= p0 vs H1: p >= p1.
 
@@ -238,7 +238,7 @@ def simon(p0: float, p1: float, *, alpha: float = 0.05, power: float = 0.8, nmax
 # -- A'Hern's single-stage design -------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class AHernDesign(ReportMixin):
     """A'Hern's (2001) exact single-stage design: treat ``n``, declare promising if >= ``r`` respond.
 
@@ -352,7 +352,7 @@ def p0_from(source: Any) -> float:
 # -- Bayesian operating characteristics under a MAP prior ----------------------------------------------
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class BayesOC(ReportMixin):
     """Operating characteristics of a single-arm design with a Bayesian go rule against the MAP prior.
 

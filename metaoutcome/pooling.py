@@ -491,7 +491,7 @@ def pool_mh(
         ``model="MH"``; ``weights`` are the MH weights in percent; ``tables`` the 2x2 tables;
         ``extra`` holds ``co``/``co_pvalue`` (Cochran's test, metafor ``CO``/``COp``),
         ``cmh``/``cmh_pvalue`` (Cochran-Mantel-Haenszel test, metafor ``MH``/``MHp``), ``bd``/``bd_pvalue``
-        (Breslow-Day) and ``tarone``/``tarone_pvalue`` for the OR, and ``k_yi`` (studies with a
+        (Breslow-Day) and ``tarone``/``tarone_pvalue``/``tarone_df`` for the OR, and ``k_yi`` (studies with a
         defined ``yi``).
 
     Notes
@@ -573,7 +573,7 @@ def pool_mh(
             bd = max(0.0, float(np.sum((a[pos] - n11) ** 2 / vv)))
             ta = max(0.0, bd - float(np.sum(a[pos] - n11)) ** 2 / float(np.sum(vv)))
             extra.update(
-                bd=bd, tarone=ta,
+                bd=bd, tarone=ta, tarone_df=float(kpos - 1),
                 bd_pvalue=float(dist.chi2_sf(bd, kpos - 1)) if kpos > 1 else nan,
                 tarone_pvalue=float(dist.chi2_sf(ta, kpos - 1)) if kpos > 1 else nan,
             )  # fmt: skip

@@ -1,14 +1,14 @@
 """The result of a pooled analysis and its views (tables, text, HTML, Markdown).
 
 :class:`PoolResult` holds everything a fit produced, as declared fields; every view is computed
-from it. One report structure (:meth:`PoolResult.report`) feeds ``__repr__``/``__str__`` (text
-like metafor's ``print.rma``), ``_repr_html_`` (Jupyter) and :meth:`PoolResult.to_markdown`.
-Numbers are never rounded in the result or its tables; only the renderers format them.
+from it. One report structure (:meth:`PoolResult.report`, a :class:`metaoutcome.printer.Report`)
+feeds ``__repr__``/``__str__`` (text like metafor's ``print.rma``), ``_repr_html_`` (Jupyter),
+``to_markdown`` and ``to_latex``. Numbers are never rounded in the result or its tables; only
+the renderer (:mod:`metaoutcome.printer`) formats them.
 """
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +19,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from .measures import Measure, get_measure
+from .printer import Lines, Printable, Report, Table, fmt_p, fmt_x
 
 __all__ = ["PoolResult", "ExcludedRow", "NaturalScale"]
 
@@ -77,8 +78,8 @@ def _readonly(a: Any) -> FloatArray:
     return arr
 
 
-@dataclass(frozen=True, eq=False)
-class PoolResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class PoolResult(Printable):
     """Result of :func:`metaoutcome.pooling.pool` (and of ``pool_mh``, ``pool_peto``, ``pool_glmm``).
 
     All values are on the analysis scale (log HR, logit proportion, ...) unless the name ends in
@@ -379,15 +380,16 @@ class PoolResult:
             "GLMM": "Binomial-normal GLMM",
         }.get(self.model, self.model)
 
-    def report(self) -> dict[str, Any]:
-        """The display structure every renderer uses.
+    def report(self) -> Report:
+        """The display structure every view renders (:class:`metaoutcome.printer.Report`).
 
-        Returns
-        -------
-        dict
-            ``title`` (str), ``heterogeneity`` (list of ``(label, value)`` pairs, unformatted),
-            ``q_test`` (tuple ``(q, q_df, q_pvalue)``), ``table`` (the pooled row of
-            :meth:`summary`, analysis and natural scale) and ``notes`` (tuple of str).
+        ``__repr__``/``__str__`` (laid out like metafor's ``print.rma``), ``_repr_html_``,
+        :meth:`to_markdown` and :meth:`to_latex` are its renderings. Blocks, in order: the
+        heterogeneity statistics; the test(s) for heterogeneity (Q; for a GLMM the Wald-type and
+        the likelihood-ratio tests, labelled ``Wld``/``LRT`` as metafor's ``print.rma.glmm``);
+        the model results on the analysis scale (metafor's column names); the natural scale;
+        for a Mantel-Haenszel odds ratio the Cochran-Mantel-Haenszel and Tarone tests (as
+        ``print.rma.mh``); the excluded rows. Notes last.
         """
         if self.model == "common":
             title = {"FE": "Fixed-Effects Model", "EE": "Equal-Effects Model", "CE": "Common-Effects Model"}.get(
@@ -397,136 +399,64 @@ class PoolResult:
             title = f"Random-Effects Model (k = {self.k}; tau^2 estimator: {self.method})"
         else:
             title = f"{self._model_label()} Model (k = {self.k})"
-        het: list[tuple[str, Any]] = []
-        if self.model in ("random", "GLMM"):
+        random = self.model in ("random", "GLMM")
+        het: list[tuple[str, tuple[float, float, float, float]]] = []
+        if random:
             het.append(("tau^2", (self.tau2, self.tau2_se, self.tau2_ci_low, self.tau2_ci_high)))
             het.append(("tau", (self.tau, math.nan, self.tau_ci_low, self.tau_ci_high)))
         het.append(("I^2 (%)", (self.i2, math.nan, self.i2_ci_low, self.i2_ci_high)))
         het.append(("H^2", (self.h2, math.nan, self.h2_ci_low, self.h2_ci_high)))
-        s = self.summary()
-        table = s.loc[s["row_type"] == "pooled"].drop(columns=["row_type", "exclusion_reason", "vi", "weight"])
-        table = table.assign(statistic=self.statistic, pvalue=self.pvalue)
-        return {
-            "title": title,
-            "heterogeneity": het,
-            "q_test": (self.q, self.q_df, self.q_pvalue),
-            "table": table.reset_index(drop=True),
-            "notes": self.notes,
-            "excluded": self.excluded,
-        }
-
-    @staticmethod
-    def _fmt(x: Any, digits: int = 4) -> str:
-        if x is None:
-            return ""
-        try:
-            xf = float(x)
-        except (TypeError, ValueError):
-            return str(x)
-        if math.isnan(xf):
-            return "NA"
-        return f"{xf:.{digits}f}"
-
-    @staticmethod
-    def _fmt_p(p: float) -> str:
-        if math.isnan(p):
-            return "NA"
-        return "< .0001" if p < 1e-4 else f"= {p:.4f}"
-
-    def _lines(self) -> list[str]:
-        r = self.report()
-        f = self._fmt
-        lines = [r["title"], ""]
-        for name, (est, se, lo, hi) in r["heterogeneity"]:
-            txt = f"{name + ':':<9}{f(est, 4 if name[0] != 'I' else 2)}"
+        het_items = []
+        for name, (est, se, lo, hi) in het:
+            d = 2 if name.startswith("I") else 4
+            txt = fmt_x(est, d)
             if not math.isnan(se):
-                txt += f" (SE = {f(se)})"
+                txt += f" (SE = {fmt_x(se)})"
             if not (math.isnan(lo) and math.isnan(hi)):
-                txt += f"  {self.level:g}% CI [{f(lo, 4 if name[0] != 'I' else 2)}, {f(hi, 4 if name[0] != 'I' else 2)}]"
-            lines.append(txt)
-        q, df, qp = r["q_test"]
-        lines += ["", "Test for Heterogeneity:", f"Q(df = {df}) = {f(q)}, p-val {self._fmt_p(qp)}", ""]
+                txt += f"  {self.level:g}% CI [{fmt_x(lo, d)}, {fmt_x(hi, d)}]"
+            het_items.append((name, txt))
+        blocks: list[Lines | Table] = [Lines(tuple(het_items), align=True)]
+
+        q_lrt = float(self.extra.get("q_lrt", math.nan)) if self.model == "GLMM" else math.nan
+        if self.model == "GLMM" and not math.isnan(q_lrt):
+            qs = [fmt_x(self.q), fmt_x(q_lrt)]
+            w = max(len(v) for v in qs)
+            blocks.append(Lines((
+                ("", f"Wld(df = {self.q_df}) = {qs[0]:>{w}}, p-val {fmt_p(self.q_pvalue, showeq=True)}"),
+                ("", f"LRT(df = {self.q_df}) = {qs[1]:>{w}}, p-val "
+                     f"{fmt_p(self.extra.get('q_lrt_pvalue', math.nan), showeq=True)}"),
+            ), heading="Tests for Heterogeneity:"))
+        else:
+            blocks.append(Lines(
+                (("", f"Q(df = {self.q_df}) = {fmt_x(self.q)}, p-val {fmt_p(self.q_pvalue, showeq=True)}"),),
+                heading="Test for Heterogeneity:",
+            ))
+
         stat_name = "zval" if self.ci_method == "z" else "tval"
-        lines.append(f"Model Results ({self.measure_info.scale} scale):")
-        row = r["table"].iloc[0]
-        hdr = ["estimate", "se", stat_name, "pval", "ci.lb", "ci.ub"]
-        vals = [f(row["yi"]), f(row["se"]), f(row["statistic"]), self._fmt_p(row["pvalue"]).replace("= ", ""),
-                f(row["ci_low"]), f(row["ci_high"])]
-        if self.model in ("random", "GLMM"):
-            hdr += ["pi.lb", "pi.ub"]
-            vals += [f(row["pi_low"]), f(row["pi_high"])]
+        cols: dict[str, Any] = {"estimate": self.estimate, "se": self.se, stat_name: self.statistic}
         if self.ci_method != "z":
-            hdr.insert(3, "df")
-            vals.insert(3, f"{self.df:g}")
-        widths = [max(len(h), len(v)) for h, v in zip(hdr, vals)]
-        lines.append("  ".join(h.rjust(w) for h, w in zip(hdr, widths)))
-        lines.append("  ".join(v.rjust(w) for v, w in zip(vals, widths)))
+            cols["df"] = f"{self.df:g}"
+        cols.update({"pval": self.pvalue, "ci.lb": self.ci_low, "ci.ub": self.ci_high})
+        if random:
+            cols.update({"pi.lb": self.pi_low, "pi.ub": self.pi_high})
         m = self.measure_info
+        blocks.append(Table(pd.DataFrame([cols]), heading=f"Model Results ({m.scale} scale):"))
         if m.scale != "raw" or m.percent:
             nat = self.back_transform()
-            lines += ["", f"Natural scale ({m.axis_label}):"]
-            nh = ["estimate", "ci.lb", "ci.ub"] + (["pi.lb", "pi.ub"] if self.model in ("random", "GLMM") else [])
-            nv = [f(nat.estimate), f(nat.ci_low), f(nat.ci_high)] + (
-                [f(nat.pi_low), f(nat.pi_high)] if self.model in ("random", "GLMM") else []
-            )
-            widths = [max(len(h), len(v)) for h, v in zip(nh, nv)]
-            lines.append("  ".join(h.rjust(w) for h, w in zip(nh, widths)))
-            lines.append("  ".join(v.rjust(w) for v, w in zip(nv, widths)))
-        if r["excluded"]:
-            lines += ["", f"Excluded rows ({len(r['excluded'])}):"]
-            lines += [f"  row {e.row} ({e.label}): {e.reason}" for e in r["excluded"]]
-        if r["notes"]:
-            lines += ["", "Notes:"] + [f"  - {n}" for n in r["notes"]]
-        return lines
-
-    def __str__(self) -> str:
-        return "\n".join(self._lines())
-
-    def __repr__(self) -> str:
-        return "\n".join(self._lines())
-
-    def to_markdown(self) -> str:
-        """Markdown rendering of :meth:`report` (heterogeneity and pooled-estimate tables)."""
-        r = self.report()
-        f = self._fmt
-        out = [f"**{r['title']}**", "", "| statistic | estimate | se | ci_low | ci_high |", "|---|---:|---:|---:|---:|"]
-        for name, (est, se, lo, hi) in r["heterogeneity"]:
-            out.append(f"| {name} | {f(est)} | {f(se)} | {f(lo)} | {f(hi)} |")
-        q, df, qp = r["q_test"]
-        out += ["", f"Q(df = {df}) = {f(q)}, p {self._fmt_p(qp)}", ""]
-        t = r["table"]
-        cols = list(t.columns)
-        out.append("| " + " | ".join(cols) + " |")
-        out.append("|" + "|".join("---" if c == "label" else "---:" for c in cols) + "|")
-        for _, row in t.iterrows():
-            out.append("| " + " | ".join(f(row[c]) for c in cols) + " |")
-        if r["excluded"]:
-            out += ["", "Excluded: " + "; ".join(f"{e.label} ({e.reason})" for e in r["excluded"])]
-        if r["notes"]:
-            out += ["", *[f"- {n}" for n in r["notes"]]]
-        return "\n".join(out)
-
-    def _repr_html_(self) -> str:
-        r = self.report()
-        f = self._fmt
-        het = "".join(
-            f"<tr><th>{html.escape(n)}</th><td>{f(e)}</td><td>{f(s)}</td><td>{f(lo)}</td><td>{f(hi)}</td></tr>"
-            for n, (e, s, lo, hi) in r["heterogeneity"]
-        )
-        q, df, qp = r["q_test"]
-        t = r["table"]
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in t.columns)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(f(row[c]))}</td>" for c in t.columns) + "</tr>" for _, row in t.iterrows()
-        )
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in r["notes"])
-        excl = "".join(f"<li>{html.escape(e.label)}: {html.escape(e.reason)}</li>" for e in r["excluded"])
-        return (
-            f"<div><p><b>{html.escape(r['title'])}</b></p>"
-            f"<table><tr><th></th><th>estimate</th><th>se</th><th>ci_low</th><th>ci_high</th></tr>{het}</table>"
-            f"<p>Q(df = {df}) = {f(q)}, p {html.escape(self._fmt_p(qp))}</p>"
-            f"<table><tr>{head}</tr>{body}</table>"
-            + (f"<p>Excluded rows:</p><ul>{excl}</ul>" if excl else "")
-            + (f"<p>Notes:</p><ul>{notes}</ul>" if notes else "")
-            + "</div>"
-        )
+            ncols = {"estimate": nat.estimate, "ci.lb": nat.ci_low, "ci.ub": nat.ci_high}
+            if random:
+                ncols.update({"pi.lb": nat.pi_low, "pi.ub": nat.pi_high})
+            blocks.append(Table(pd.DataFrame([ncols]), heading=f"Natural scale ({m.axis_label}):"))
+        if self.model == "MH" and "cmh" in self.extra and not math.isnan(self.extra["cmh"]):
+            mh = [("", f"Cochran-Mantel-Haenszel Test:    CMH = {fmt_x(self.extra['cmh'])}, df = 1,  "
+                       f"p-val {fmt_p(self.extra.get('cmh_pvalue', math.nan), showeq=True)}")]
+            ta = float(self.extra.get("tarone", math.nan))
+            if not math.isnan(ta):
+                kpos = int(self.extra.get("tarone_df", self.q_df))
+                mh.append(("", f"Tarone's Test for Heterogeneity: X^2 = {fmt_x(ta)}, df = {kpos}, "
+                               f"p-val {fmt_p(self.extra.get('tarone_pvalue', math.nan), showeq=True)}"))
+            blocks.append(Lines(tuple(mh)))
+        if self.excluded:
+            blocks.append(Lines(tuple(("", f"row {e.row} ({e.label}): {e.reason}") for e in self.excluded),
+                                heading=f"Excluded rows ({len(self.excluded)}):", indent=2))
+        return Report(title, tuple(blocks), tuple(self.notes))

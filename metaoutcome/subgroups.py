@@ -48,6 +48,7 @@ from ._checks import check_choice, check_level, check_names, level_percent
 from ._frontdoor import excluded_note, resolve
 from .options import TAU2_MODES, ci_method_option, method_option
 from .pooling import pool
+from .printer import Lines, Printable, Report, Table, fmt_p, fmt_x
 from .results import PoolResult
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,8 +62,8 @@ _NAN = float("nan")
 _TAU2_WORDS = {"separate": "separate tau^2 per subgroup", "common": "tau^2 common to all subgroups"}
 
 
-@dataclass(frozen=True)
-class SubgroupResult:
+@dataclass(frozen=True, repr=False)
+class SubgroupResult(Printable):
     """Per-subgroup pooled results, the overall result and the test for subgroup differences.
 
     Attributes
@@ -131,12 +132,12 @@ class SubgroupResult:
             ))
         return pd.DataFrame(rows)
 
-    def _test_text(self, digits: int = 4, pfmt: str = "{:.4g}") -> str:
-        p = pfmt.format(self.q_between_pvalue)
+    def _test_text(self, digits: int = 4) -> str:
+        p = fmt_p(self.q_between_pvalue, showeq=True)
         if self.between_test == "F":
             return (f"Test for subgroup differences: F({self.q_between_df}, {self.q_between_df2:g}) = "
-                    f"{self.q_between:.{digits}f}, p = {p}")
-        return f"Test for subgroup differences: Q_b({self.q_between_df}) = {self.q_between:.{digits}f}, p = {p}"
+                    f"{fmt_x(self.q_between, digits)}, p-val {p}")
+        return f"Test for subgroup differences: Q_b({self.q_between_df}) = {fmt_x(self.q_between, digits)}, p-val {p}"
 
     def _mode_text(self) -> str:
         if self.tau2_mode == "common":
@@ -146,8 +147,10 @@ class SubgroupResult:
     def forest(self, **kwargs: Any) -> Figure:
         """Forest plot with a block per subgroup, the overall diamond and the test line.
 
-        With ``tau2="common"`` the subtotal rows and the test line say so ("common tau^2") and
-        an F test is printed as such. Keywords go to :func:`metaoutcome.plotting.forest`.
+        Study weights are those of the overall model (see :func:`metaoutcome.plotting.forest`,
+        Notes). With ``tau2="common"`` the subtotal rows and the test line say so ("common
+        tau^2") and an F test is printed as such. Keywords go to
+        :func:`metaoutcome.plotting.forest`.
         """
         from .plotting import forest
         from .plotting._style import get_layout
@@ -156,88 +159,38 @@ class SubgroupResult:
         if common:
             base = get_layout(kwargs.get("layout", "default"))
             kwargs.setdefault("subtotal_random_label", base.subtotal_random_label + ", common \u03c4\u00b2")
-        fig = forest(
-            dict(self.results), overall=self.overall,
-            subgroup_test=(self.q_between, self.q_between_df, self.q_between_pvalue), **kwargs,
-        )
-        if common or self.between_test == "F":
-            _relabel_subgroup_test(fig, self._forest_test_text(kwargs.get("layout", "default")),
-                                   created="ax" not in kwargs or kwargs["ax"] is None)
-        return fig
+        return forest(dict(self.results), overall=self.overall,
+                      subgroup_test=self._forest_test_text(kwargs.get("layout", "default")), **kwargs)
 
     def _forest_test_text(self, layout: Any) -> str:
-        from .plotting._style import fmt_num, fmt_p, get_layout
+        from .plotting._style import get_layout
+        from .plotting.forest import subgroup_test_text
 
-        lay = get_layout(layout)
-        p = fmt_p(self.q_between_pvalue, lay.p_style)
         head = "Test for subgroup differences (common \u03c4\u00b2)" if self.tau2_mode == "common" else \
             "Test for subgroup differences"
-        if self.between_test == "F":
-            return f"{head}: F = {fmt_num(self.q_between, 2)}, df = ({self.q_between_df}, {self.q_between_df2:g}), {p}"
-        if lay.het_style == "revman":
-            return f"{head}: Chi\u00b2 = {fmt_num(self.q_between, 2)}, df = {self.q_between_df} ({p})"
-        return f"{head}: Q = {fmt_num(self.q_between, 2)}, df = {self.q_between_df}, {p}"
+        df2 = self.q_between_df2 if self.between_test == "F" else None
+        return subgroup_test_text(get_layout(layout), self.q_between, self.q_between_df, self.q_between_pvalue,
+                                  head, df2)
 
-    def _lines(self) -> list[str]:
+    def report(self) -> Report:
+        """The display structure every view renders (:class:`metaoutcome.printer.Report`): the
+        subgroup table on the natural scale, the test for subgroup differences, residual
+        heterogeneity and the rows not pooled."""
         t = self.table()
         head = (f"Subgroup analysis by '{self.by}' ({self.overall.method}, {self.overall.measure}; "
                 f"{self._mode_text()})")
-        lines = [head, ""]
-        width = max(len(str(s)) for s in t["subgroup"])
-        lines.append(f"{'subgroup':<{width}}  {'k':>3}  {'estimate':>9}  {'ci.lb':>8}  {'ci.ub':>8}  {'I2':>6}  {'tau2':>7}")
-        for row in t.itertuples():
-            lines.append(
-                f"{row.subgroup:<{width}}  {row.k:>3}  {row.estimate_natural:>9.4f}  {row.ci_low_natural:>8.4f}  "
-                f"{row.ci_high_natural:>8.4f}  {row.i2:>6.1f}  {row.tau2:>7.4f}"
-            )
-        lines += ["", self._test_text()]
+        frame = pd.DataFrame({
+            "subgroup": t["subgroup"].astype(str), "k": t["k"].astype(int), "estimate": t["estimate_natural"],
+            "ci.lb": t["ci_low_natural"], "ci.ub": t["ci_high_natural"], "I2": t["i2"], "tau2": t["tau2"],
+        })
+        tests = [("", self._test_text())]
         if math.isfinite(self.q_within):
-            lines.append(f"Residual heterogeneity within subgroups: QE({self.q_within_df}) = {self.q_within:.4f}, "
-                         f"p = {self.q_within_pvalue:.4g}")
+            tests.append(("", f"Residual heterogeneity within subgroups: QE({self.q_within_df}) = "
+                              f"{fmt_x(self.q_within)}, p-val {fmt_p(self.q_within_pvalue, showeq=True)}"))
+        blocks: list[Lines | Table] = [Table(frame, digits={"I2": 1}, left=("subgroup",)), Lines(tuple(tests))]
         if self.excluded:
-            lines.append("Not pooled: " + "; ".join(f"{lab} ({why})" for lab, why in self.excluded))
-        return lines
-
-    def __str__(self) -> str:
-        return "\n".join(self._lines())
-
-    def __repr__(self) -> str:
-        return self.__str__()
-
-    def to_markdown(self, digits: int = 3) -> str:
-        from .reproduce import markdown_table
-
-        return (markdown_table(self.table(), digits) + "\n" + self._test_text(2, "{:.3g}") + f" ({self._mode_text()})\n")
-
-    def _repr_html_(self) -> str:
-        import html
-
-        t = self.table()
-        table = t.to_html(index=False, float_format=lambda x: f"{x:.4f}", border=0, na_rep="")
-        return (f"<p><b>Subgroup analysis by {html.escape(self.by)}</b> ({html.escape(self.overall.method)}, "
-                f"{html.escape(self.overall.measure)}; {html.escape(self._mode_text())})</p>"
-                f"{table}<p>{html.escape(self._test_text(3))}</p>")
-
-
-def _relabel_subgroup_test(fig: Any, text: str, created: bool) -> None:
-    """Replace the forest's generic subgroup-test line; widen a figure the forest made if needed."""
-    hits = [t for ax in fig.axes for t in ax.texts if t.get_gid() == "text|subgroup-test"]
-    if not hits:
-        return
-    art = hits[0]
-    art.set_text(text)
-    if not created:
-        return
-    renderer = fig.canvas.get_renderer()
-    right_px = art.get_window_extent(renderer).x1
-    width_px = fig.get_figwidth() * fig.dpi
-    over = (right_px - width_px) / fig.dpi + 0.1
-    if over > 0.1:
-        old = fig.get_figwidth()
-        boxes = [ax.get_position() for ax in fig.axes]
-        fig.set_size_inches(old + over, fig.get_figheight())
-        for ax, b in zip(fig.axes, boxes):
-            ax.set_position((b.x0 * old / (old + over), b.y0, b.width * old / (old + over), b.height))
+            blocks.append(Lines((("", "Not pooled: " + "; ".join(f"{lab} ({why})" for lab, why in self.excluded)),)))
+        return Report(head, tuple(blocks))
 
 
 def _between(estimates: Sequence[float], ses: Sequence[float]) -> tuple[float, int, float]:

@@ -209,7 +209,7 @@ def test_medians_markdown_is_the_library_markdown(capsys: Capsys) -> None:
     code, out, err = run(capsys, MED, "--format", "markdown")
     assert code == 0, err
     assert expected.to_markdown() in out
-    assert "Excluded: RATIONALE-208 (no CI bound and no events to give the SE)" in out
+    assert "*Excluded rows (1)*\n\n- row 6 (RATIONALE-208): no CI bound and no events to give the SE" in out
 
 
 def test_markdown_with_subgroups(capsys: Capsys) -> None:

@@ -25,6 +25,7 @@ import metaoutcome as mo
 from metaoutcome import effects
 from metaoutcome._analyses._common import fmt_ci, one_population
 from metaoutcome.results import PoolResult
+from metaoutcome.printer import fmt_x
 
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "walkthrough_nsclc_os.ipynb"
@@ -105,7 +106,7 @@ def direct() -> Direct:
 def _natural_cells(res: PoolResult) -> str:
     """HR and its CI as consecutive cells of the pooled table, formatted as PoolResult's HTML does."""
     nat = res.back_transform()
-    return "".join(f"<td>{PoolResult._fmt(x)}</td>" for x in (nat.estimate, nat.ci_low, nat.ci_high))
+    return "".join(f"<td>{fmt_x(x)}</td>" for x in (nat.estimate, nat.ci_low, nat.ci_high))
 
 
 # -- the committed file ---------------------------------------------------------------------------

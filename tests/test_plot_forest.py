@@ -220,14 +220,14 @@ def test_arrows_where_whiskers_leave_the_axis() -> None:
 
 
 def test_undrawable_ci_gets_a_note_not_silence() -> None:
+    import dataclasses
+
     res = hr_result()
-    d = {f: getattr(res, f) for f in ("k", "estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "pi_low",
-                                      "pi_high", "tau2", "i2", "i2_ci_low", "i2_ci_high", "q", "q_df", "q_pvalue",
-                                      "method", "ci_method", "level", "measure")}
     yi, vi = hr_inputs()
-    d.update(yi=np.r_[yi, np.nan, 0.1], vi=np.r_[vi, 0.02, np.inf], labels=HR_LABELS + ["No data", "Infinite"],
-             weights=np.r_[res.weights, 0.0, 0.0], ni=None, k=7)
-    fig = forest(SimpleNamespace(**d))
+    # a result whose summary table holds a study without a value and one with an infinite variance
+    odd = dataclasses.replace(res, yi=np.r_[yi, np.nan, 0.1], vi=np.r_[vi, 0.02, np.inf], k=7,
+                              labels=tuple(HR_LABELS + ["No data", "Infinite"]), weights=np.r_[res.weights, 0.0, 0.0])
+    fig = forest(odd)
     t = texts(fig)
     assert t["label|study-5"] == "No data" and t["label|study-6"] == "Infinite"
     assert t["estimate|study-5"] == "Not estimable"
@@ -311,8 +311,13 @@ def test_bad_input_names_the_argument(kwargs: dict[str, object], match: str) -> 
 
 
 def test_bad_results() -> None:
+    import dataclasses
+
+    empty = dataclasses.replace(hr_result(), yi=np.array([]), vi=np.array([]), weights=np.array([]), labels=(), k=0)
     with pytest.raises(ValueError, match=r"result has no studies \(k = 0\)"):
-        forest(SimpleNamespace(yi=[], vi=[], estimate=0.0, ci_low=0.0, ci_high=0.0, measure="HR", k=0))
+        forest(empty)
+    with pytest.raises(ValueError, match="result must be a pooled result .* no summary table"):
+        forest(SimpleNamespace(yi=[0.1], vi=[0.01], estimate=0.1, ci_low=0.0, ci_high=0.2, measure="HR", k=1))
     with pytest.raises(ValueError, match="result must be a pooled result"):
         forest([1.0, 2.0])
     rd = mo.pool([-0.1, -0.2, -0.05], [0.01, 0.02, 0.01], measure="RD")

@@ -234,7 +234,8 @@ def test_views_come_from_one_report() -> None:
     html = res._repr_html_()
     assert html.startswith("<div>") and est in html and tau2 in html
     md = res.to_markdown()
-    assert "| tau^2 |" in md and est in md
+    assert f"- tau^2: {tau2}" in md and est in md
+    assert res.to_latex().startswith("\\textbf{Random-Effects Model") and "\\begin{tabular}" in res.to_latex()
     s = res.summary()
     assert list(s.columns) == [
         "row_type", "label", "yi", "vi", "se", "ci_low", "ci_high", "pi_low", "pi_high", "weight",

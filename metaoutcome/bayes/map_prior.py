@@ -235,7 +235,7 @@ def _fit_mixture(x: FloatArray, components: int) -> BetaMixture:
     return BetaMixture(w[order], a[order], b[order])
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class MAPPrior(ReportMixin):
     """Result of :func:`map_prior`.
 

@@ -87,7 +87,7 @@ class _Conditional:
         return ll, mean, 1.0 / prec
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class BayesMetaResult(ReportMixin):
     """Result of :func:`bayesmeta`: marginal posteriors of mu and tau, prediction, shrinkage.
 

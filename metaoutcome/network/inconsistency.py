@@ -49,7 +49,7 @@ def _split_columns(data: NetworkData, pairs: list[tuple[int, int]]) -> FloatArra
     return W
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Decomposition(ReportMixin):
     """Q of the consistency model split into within-design and between-design parts.
 
@@ -189,7 +189,7 @@ def _split_fits(result: NetworkResult) -> list[tuple[Any, ...]]:
     return out
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class NodeSplit(ReportMixin):
     """Direct versus indirect evidence for every comparison that has both.
 

@@ -122,7 +122,7 @@ def _reml(y: FloatArray, V: FloatArray, X: FloatArray, S: FloatArray, start: flo
     return tau2, maxiter, False
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class NetworkResult(ReportMixin):
     """A fitted network meta-analysis (consistency model).
 

@@ -10,6 +10,7 @@ Function                  Figure
 ========================  =============================================================
 ``forest``                forest plot: studies, pooled diamond(s), PI, subgroups,
                           heterogeneity; layouts "default", "revman", "jama"
+``forest_notes``          the caption notes a forest leaves out ("Not pooled: ...")
 ``funnel``                funnel plot with pseudo-CI lines, contour-enhanced option,
                           filled (trim-and-fill) studies
 ``baujat``                Baujat plot: contribution to Q vs influence on the result
@@ -30,7 +31,7 @@ from __future__ import annotations
 from ._style import LAYOUTS, Layout, plot_style, savefig
 from .bubble import bubble
 from .diagnostics import baujat, labbe, radial
-from .forest import forest, forest_plot
+from .forest import forest, forest_notes, forest_plot
 from .funnel import funnel
 from .gosh import gosh_plot
 from .sensitivity import cumulative_forest, loo_forest
@@ -38,6 +39,7 @@ from .sensitivity import cumulative_forest, loo_forest
 __all__ = [
     "forest",
     "forest_plot",
+    "forest_notes",
     "funnel",
     "baujat",
     "radial",

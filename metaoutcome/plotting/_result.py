@@ -1,8 +1,7 @@
-"""Reading a pooled result by duck typing.
+"""Reading a pooled result by its attribute names, for the funnel and diagnostic plots.
 
-The plots use only the attribute names of :class:`metaoutcome.results.PoolResult` (``yi``, ``vi``,
-``estimate``, ``ci_low``, ...), so any object with those attributes can be drawn. Values are on
-the analysis scale; this module back-transforms them through the measure registry.
+(The forest plots read the result's summary table instead: :mod:`metaoutcome.plotting.forest`.)
+Values are on the analysis scale; :func:`back_pooled` back-transforms through the measure registry.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from ..measures import Measure, get_measure
 
@@ -40,16 +38,6 @@ def is_common(res: Any) -> bool:
     if model == "random":
         return False
     return str(getattr(res, "method", "")).upper() in COMMON_METHODS
-
-
-def model_word(res: Any) -> str:
-    """RevMan's wording of the model: "IV, Random", "IV, Fixed", "M-H, Fixed", "Peto, Fixed"."""
-    method = str(getattr(res, "method", "")).upper()
-    if method == "MH":
-        return "M-H, Fixed"
-    if method == "PETO":
-        return "Peto, Fixed"
-    return "IV, Fixed" if is_common(res) else "IV, Random"
 
 
 @dataclass
@@ -96,30 +84,6 @@ def measure_of(res: Any) -> Measure:
     return get_measure(getattr(res, "measure", None) or "GEN")
 
 
-def level_of(res: Any) -> float:
-    lv = fget(res, "level", 95.0)
-    if not (0 < lv < 100):
-        raise ValueError(f"result.level={lv!r} must be a percentage in (0, 100)")
-    return lv
-
-
-def back_study(measure: Measure, y: FloatArray, ni: FloatArray | None) -> FloatArray:
-    """Back-transform per-study values (each with its own ni for PFT)."""
-    y = np.asarray(y, dtype=float)
-    if measure.needs_ni:
-        if ni is None:
-            raise ValueError(
-                f"measure {measure.name!r} needs the study sizes to back-transform; the result has "
-                "no ni (pass ni= to pool())"
-            )
-        with np.errstate(all="ignore"):
-            out = np.asarray(measure.back(y, ni), dtype=float)
-    else:
-        with np.errstate(all="ignore"):
-            out = np.asarray(measure.back(y), dtype=float)
-    return np.where(np.isnan(y), np.nan, out)
-
-
 def back_pooled(measure: Measure, y: FloatArray, ni: FloatArray | None) -> FloatArray:
     y = np.asarray(y, dtype=float)
     with np.errstate(all="ignore"):
@@ -128,11 +92,3 @@ def back_pooled(measure: Measure, y: FloatArray, ni: FloatArray | None) -> Float
         else:
             out = np.asarray(measure.back(y), dtype=float)
     return np.where(np.isnan(y), np.nan, out)
-
-
-def study_ci(yi: FloatArray, vi: FloatArray, level: float) -> tuple[FloatArray, FloatArray]:
-    """Per-study Wald CI on the analysis scale at ``level`` percent (z critical value)."""
-    z = float(stats.norm.ppf(0.5 + level / 200.0))
-    with np.errstate(invalid="ignore"):
-        se = np.sqrt(vi)
-    return yi - z * se, yi + z * se

@@ -247,8 +247,8 @@ LAYOUTS: dict[str, Layout] = {
         weight_side="left",
         weight_first=True,
         study_header="Study or Subgroup",
-        estimate_header="{label}\nIV, {model}, {level}% CI",
-        plot_header="{label}\nIV, {model}, {level}% CI",
+        estimate_header="{label}\n{method}, {model}, {level}% CI",
+        plot_header="{label}\n{method}, {model}, {level}% CI",
         xlabel=False,
         header_rule=True,
         favours_word="Favours",
@@ -306,37 +306,24 @@ def get_layout(layout: str | Layout, **overrides: Any) -> Layout:
 
 
 def fmt_num(x: float, digits: int) -> str:
-    """Fixed-point number; NaN as ``NA`` and infinities spelled out."""
-    if x is None or not np.isfinite(x):
-        if x is not None and np.isinf(x):
-            return "Inf" if x > 0 else "-Inf"
-        return "NA"
-    s = f"{x:.{digits}f}"
-    if s.startswith("-") and float(s) == 0.0:
-        s = s[1:]
-    return s
+    """Fixed-point number (:func:`metaoutcome.printer.fmt_x`); NaN as ``NA``, infinities spelled out."""
+    from ..printer import fmt_x
+
+    return fmt_x(x, digits)
 
 
 def fmt_p(p: float, style: str = "default") -> str:
-    """AMA rule: 2 decimals, 3 when p < 0.01, "< 0.001" below that; JAMA drops the leading zero.
+    """A p-value as the figure's journal prints it (:func:`metaoutcome.printer.fmt_p_journal`);
+    RevMan and JAMA write ``P``, JAMA drops the leading zero.
 
     >>> fmt_p(0.0312), fmt_p(0.004, "jama"), fmt_p(1e-5, "revman")
     ('p = 0.03', 'P = .004', 'P < 0.001')
     """
+    from ..printer import fmt_p_journal
+
     name = "P" if style in ("revman", "jama") else "p"
-    if p is None or not np.isfinite(p):
-        return f"{name} = NA"
-    if p < 0.001:
-        op, s = "<", "0.001"
-    elif p < 0.01:
-        op, s = "=", f"{p:.3f}"
-    elif p > 0.99:
-        op, s = ">", "0.99"
-    else:
-        op, s = "=", f"{p:.2f}"
-    if style == "jama":
-        s = s[1:]
-    return f"{name} {op} {s}"
+    s = fmt_p_journal(p, prefix=name, missing=f"{name} = NA")
+    return s.replace(" 0.", " .") if style == "jama" else s
 
 
 def fmt_tau2(t: float) -> str:

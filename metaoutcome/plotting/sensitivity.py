@@ -86,6 +86,34 @@ class _Refits:
     def k(self) -> int:
         return int(self.yi.size)
 
+    def summary(self) -> Any:
+        """The tidy table :func:`forest` draws (the columns of ``PoolResult.summary``)."""
+        import pandas as pd
+
+        m = get_measure(self.measure)
+        z = float(stats.norm.isf((1 - self.level / 100.0) / 2))
+        se = np.sqrt(self.vi)
+        pct = 100.0 if m.percent else 1.0
+        lo_a, hi_a = self.yi - z * se, self.yi + z * se
+        n = self.yi.size
+        nat = [back_pooled(m, v, None) * pct for v in (self.yi, lo_a, hi_a)]
+        pooled = back_pooled(m, np.array([self.estimate, self.ci_low, self.ci_high, self.pi_low, self.pi_high]),
+                             None) * pct
+        w = self.weights if self.weights.size == n else np.full(n, np.nan)
+        study = pd.DataFrame({
+            "row_type": "study", "label": list(self.labels), "yi": self.yi, "vi": self.vi, "weight": w,
+            "estimate_natural": nat[0], "ci_low_natural": np.fmin(nat[1], nat[2]),
+            "ci_high_natural": np.fmax(nat[1], nat[2]), "pi_low_natural": np.nan, "pi_high_natural": np.nan,
+            "exclusion_reason": "",
+        })
+        plo, phi = (np.sort(pooled[3:5]) if np.isfinite(pooled[3:5]).all() else pooled[3:5])
+        row = pd.DataFrame({
+            "row_type": ["pooled"], "label": ["pooled"], "yi": [self.estimate], "vi": [self.se**2], "weight": [100.0],
+            "estimate_natural": [pooled[0]], "ci_low_natural": [min(pooled[1:3])], "ci_high_natural": [max(pooled[1:3])],
+            "pi_low_natural": [plo], "pi_high_natural": [phi], "exclusion_reason": [""],
+        })
+        return pd.concat([study, row], ignore_index=True)
+
 
 _RESULT_FIELDS = ("labels", "estimate", "ci_low", "ci_high", "tau2", "i2", "q", "method", "test", "level")
 
@@ -148,7 +176,9 @@ def _cell(key: str, v: float) -> str:
     if key == "k":
         return f"{int(round(v))}"
     if key == "pvalue":
-        return "< 0.001" if v < 0.001 else (f"{v:.3f}" if v < 0.01 else f"{v:.2f}")
+        from ..printer import fmt_p_journal
+
+        return fmt_p_journal(v)
     return fmt_num(v, 2)
 
 
@@ -207,40 +237,11 @@ def _draw(
         kw.setdefault("random_label", all_label[1])
         kw.setdefault("common_label", all_label[0])
     kw.setdefault("favours", False)
-    fig = forest(rows, layout=layout, right_columns=columns or None, left_columns=left_columns, refline=ref,
-                 show_weights=False, ax=ax, **kw)
-    lay_used = get_layout(layout, **{k: v for k, v in kw.items() if k in _LAYOUT_KEYS})
-    graph = next((a for a in fig.axes if any(t.get_gid() == "label|study-0" for t in a.texts)), None)
-    if graph is None:  # pragma: no cover - forest always labels its first row
-        return fig
-    # every refit is drawn with the same square (there are no study weights to show)
-    side = 0.42 * lay_used.fontsize * lay_used.row_spacing
-    from matplotlib.collections import PathCollection
-
-    for coll in graph.collections:
-        if isinstance(coll, PathCollection) and coll.get_gid() == "study-squares":
-            coll.set_sizes(np.full(np.asarray(coll.get_offsets()).shape[0], side**2))
-    # the measure's null as a thin solid line over the rows, when the reference line is elsewhere
-    if null_line and measure.null is not None and ref != "null":
-        x0 = float(sc.to_plot(measure.null))
-        lo_x, hi_x = sorted(graph.get_xlim())
-        ys = [t.get_position()[1] for t in graph.texts
-              if str(t.get_gid()).startswith(("label|study-", "label|pooled-"))]
-        if lo_x <= x0 <= hi_x and ys and not (isinstance(ref, float) and abs(ref - x0) <= 1e-12 * max(1.0, abs(x0))):
-            graph.vlines(x0, min(ys) - 0.5, max(ys) + 0.5, colors="0.25", linestyles="-", linewidth=0.8, zorder=1,
-                         gid="nullline")
-    return fig
-
-
-def _layout_keys() -> frozenset[str]:
-    from dataclasses import fields
-
-    from ._style import Layout
-
-    return frozenset(f.name for f in fields(Layout)) - {"name", "extra"}
-
-
-_LAYOUT_KEYS = _layout_keys()
+    # every refit is drawn with the same square (there are no study weights to show); the measure's
+    # null as a thin solid line over the rows when the reference line is elsewhere
+    null_x = float(sc.to_plot(measure.null)) if null_line and measure.null is not None and ref != "null" else None
+    return forest(rows, layout=layout, right_columns=columns or None, left_columns=left_columns, refline=ref,
+                  show_weights=False, ax=ax, squares="equal", nullline=null_x, **kw)
 
 
 def _pooled_from(overall: Any) -> dict[str, Any]:
