@@ -34,6 +34,7 @@ _LAZY_MODULES = {
     "small_study": "metaoutcome.small_study",
     "gosh": "metaoutcome.gosh",
     "batch": "metaoutcome.batch",
+    "printer": "metaoutcome.printer",
 }
 _LAZY_ATTRS = {
     "pool": ("metaoutcome.pooling", "pool"),
