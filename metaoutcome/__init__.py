@@ -35,6 +35,8 @@ _LAZY_MODULES = {
     "gosh": "metaoutcome.gosh",
     "batch": "metaoutcome.batch",
     "printer": "metaoutcome.printer",
+    "report": "metaoutcome.report",
+    "review": "metaoutcome.review",
 }
 _LAZY_ATTRS = {
     "pool": ("metaoutcome.pooling", "pool"),
@@ -57,6 +59,7 @@ _LAZY_ATTRS = {
     "get_measure": ("metaoutcome.measures", "get_measure"),
     "load_dataset": ("metaoutcome.datasets", "load_dataset"),
     "validate_files": ("metaoutcome.validation", "validate_files"),
+    "one_population": ("metaoutcome.review", "one_population"),
 }
 
 __all__ = ["__version__", *_LAZY_MODULES, *_LAZY_ATTRS]
