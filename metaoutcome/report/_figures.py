@@ -74,12 +74,43 @@ class _LeanSubset(types.ModuleType):
             options.font_number = saved
 
 
+#: finished subsets, (font file, face, glyph ids) -> (font bytes, glyph index map), per process
+_SUBSETS: dict[tuple[str, int, frozenset[int]], tuple[bytes, dict[int, int]]] = {}
+
+
+def _cached_subsetter(pdf_ps: Any) -> Any:
+    """matplotlib's ``get_glyphs_subset`` (3.11 API), remembering each finished subset.
+
+    A figure embeds DejaVu Sans twice (text and mathtext) with the same glyphs, and most figures
+    share subsets. Every call, hit or miss, returns the subset re-read from its saved bytes, so
+    what is embedded does not depend on what was subset before in the process.
+    """
+    from fontTools import ttLib
+
+    real = pdf_ps.get_glyphs_subset
+    results = pdf_ps.SubsetResults
+
+    def get_glyphs_subset(fontfile: Any, glyphs: Any) -> Any:
+        key = (os.fspath(fontfile), int(getattr(fontfile, "face_index", 0) or 0), frozenset(int(g) for g in glyphs))
+        hit = _SUBSETS.get(key)
+        if hit is None:
+            with real(fontfile, key[2]) as res:
+                buf = io.BytesIO()
+                res.font.save(buf, reorderTables=False)
+                hit = _SUBSETS[key] = (buf.getvalue(), dict(res.glyph_index_map))
+        font = ttLib.TTFont(io.BytesIO(hit[0]), recalcTimestamp=False, recalcBBoxes=False)
+        return results(font, dict(hit[1]))._as_cm()
+
+    return get_glyphs_subset
+
+
 @contextmanager
 def lean_font_subsetting() -> Iterator[None]:
     """Within the block, matplotlib's PDF/PS font subsetting skips the OpenType layout tables.
 
-    Falls back to matplotlib's own subsetting (does nothing) where its private module layout
-    differs from the one this was written against (matplotlib 3.7-3.11).
+    With matplotlib's 3.11 subsetting API, finished subsets are also remembered (see
+    :func:`_cached_subsetter`). Falls back to matplotlib's own subsetting (does nothing) where its
+    private module layout differs from the one this was written against.
     """
     try:
         from matplotlib.backends import _backend_pdf_ps as pdf_ps
@@ -90,11 +121,15 @@ def lean_font_subsetting() -> Iterator[None]:
     if not isinstance(real, types.ModuleType) or not hasattr(real, "load_font"):  # pragma: no cover
         yield
         return
+    real_get = pdf_ps.get_glyphs_subset
     pdf_ps.subset = _LeanSubset(real)  # type: ignore[attr-defined]
+    if hasattr(pdf_ps, "SubsetResults") and hasattr(pdf_ps.SubsetResults, "_as_cm"):
+        pdf_ps.get_glyphs_subset = _cached_subsetter(pdf_ps)
     try:
         yield
     finally:
         pdf_ps.subset = real  # type: ignore[attr-defined]
+        pdf_ps.get_glyphs_subset = real_get
 
 
 def save_pdf_png(fig: Any, folder: Path, name: str, dpi: float = 300.0, pad_inches: float = 0.05) -> tuple[Path, Path]:

@@ -58,12 +58,13 @@ def _table(doc: Any, t: Table) -> None:
     frame = t.frame
     table = doc.add_table(rows=len(frame) + 1, cols=len(frame.columns))
     table.style = "Table Grid"
-    for j, c in enumerate(frame.columns):
-        _cell_text(table.cell(0, j), str(c), bold=True)
+    rows = table.rows  # one pass per row: python-docx's table.cell(i, j) walks the whole grid each call
+    for cell, c in zip(rows[0].cells, frame.columns):
+        _cell_text(cell, str(c), bold=True)
     last = len(frame) - 1
-    for i, row in enumerate(frame.itertuples(index=False), start=1):
-        for j, v in enumerate(row):
-            _cell_text(table.cell(i, j), str(v), bold=(t.kind == "study" and i - 1 == last))
+    for i, (row, values) in enumerate(zip(rows[1:], frame.itertuples(index=False))):
+        for cell, v in zip(row.cells, values):
+            _cell_text(cell, str(v), bold=(t.kind == "study" and i == last))
     for note in t.notes:
         p = doc.add_paragraph()
         run = p.add_run(note)
