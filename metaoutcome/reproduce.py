@@ -169,8 +169,7 @@ class AnalysisOutput:
 
         blocks, _ = analysis_blocks(self)
         path = self.folder / f"{self.name}.md"
-        text = render_markdown(blocks, relative_to=self.folder).replace(f"## {self.title}", f"# {self.title}", 1)
-        path.write_text(text, encoding="utf-8")
+        path.write_text(render_markdown(blocks, relative_to=self.folder, shift=1), encoding="utf-8")
         return path
 
 

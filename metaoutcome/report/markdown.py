@@ -22,12 +22,15 @@ def _table(t: Table) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_markdown(blocks: Sequence[Block], *, relative_to: Path | None = None) -> str:
-    """The blocks as Markdown; figure links are relative to ``relative_to`` when given."""
+def render_markdown(blocks: Sequence[Block], *, relative_to: Path | None = None, shift: int = 0) -> str:
+    """The blocks as Markdown; figure links are relative to ``relative_to`` when given.
+
+    ``shift`` raises every heading that many levels (an analysis's file starts at ``#``).
+    """
     out: list[str] = []
     for b in blocks:
         if isinstance(b, Heading):
-            out.append("#" * b.level + " " + b.text + "\n")
+            out.append("#" * max(b.level - shift, 1) + " " + b.text + "\n")
         elif isinstance(b, Paragraph):
             out.append((f"**{b.lead}** " if b.lead else "") + b.text + "\n")
         elif isinstance(b, Table):
