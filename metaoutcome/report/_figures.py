@@ -9,9 +9,11 @@ fonts are no way out: slower here (0.47 s against 0.35 s a figure) and refused b
 
 :func:`lean_font_subsetting` makes matplotlib subset from a copy of each font file without those
 tables, made once per process (12 ms) and kept in memory: a forest plot's PDF then takes about
-half the time. The embedded glyph outlines, widths and names are the same as before; the subset
-just lacks the unused layout tables. The rest of :func:`save_pdf_png` draws less: the tight
-bounding box is computed once and both formats are saved with it.
+half the time. With matplotlib 3.11 the subsets are also made from a copy cut down to the
+characters a figure prints, and each finished subset is remembered (:func:`_cached_subsetter`).
+The embedded glyph outlines, widths and names are the same as before; the subset just lacks the
+unused layout tables. The rest of :func:`save_pdf_png` draws less: the tight bounding box is
+computed once and both formats are saved with it; PNGs are compressed at zlib level 1.
 """
 
 from __future__ import annotations
@@ -77,13 +79,55 @@ class _LeanSubset(types.ModuleType):
 #: finished subsets, (font file, face, glyph ids) -> (font bytes, glyph index map), per process
 _SUBSETS: dict[tuple[str, int, frozenset[int]], tuple[bytes, dict[int, int]]] = {}
 
+#: characters a figure of this package can print: Latin, Greek, punctuation, super/subscripts,
+#: letterlike symbols, arrows, mathematical operators, technical symbols (mathtext's bracket
+#: pieces), geometric shapes. A glyph outside it is subset from the whole font instead.
+_REPERTOIRE = tuple(c for lo, hi in ((0x20, 0x7E), (0xA0, 0x24F), (0x370, 0x3FF), (0x2000, 0x20CF),
+                                     (0x2100, 0x23FF), (0x25A0, 0x25FF)) for c in range(lo, hi + 1))
+
+#: tables matplotlib's own subsetting drops (font-editor and Apple-specific tables)
+_DROP = ["FFTM", "PfEd", "BDF", "meta", "MERG", "TSIV", "Zapf", "bdat", "bloc", "cidg", "fdsc", "feat", "fmtx",
+         "fond", "just", "kerx", "ltag", "morx", "trak", "xref"]
+
+
+def _options(font_number: int = -1) -> Any:
+    from fontTools import subset
+
+    options = subset.Options(glyph_names=True, recommended_glyphs=True)
+    options.drop_tables += _DROP
+    options.font_number = font_number
+    return options
+
+
+def _subset(data: bytes, gids: Any = None, unicodes: Any = None) -> tuple[bytes, dict[int, int]]:
+    from fontTools import subset
+
+    options = _options()
+    font = subset.load_font(io.BytesIO(data), options)
+    sub = subset.Subsetter(options=options)
+    sub.populate(gids=gids or [], unicodes=unicodes or [])
+    sub.subset(font)
+    buf = io.BytesIO()
+    font.save(buf, reorderTables=False)
+    font.close()
+    return buf.getvalue(), dict(sub.glyph_index_map)
+
+
+@lru_cache(maxsize=16)
+def _repertoire_font(path: str, number: int) -> tuple[bytes, dict[int, int]]:
+    """The lean font cut down to :data:`_REPERTOIRE` (a few hundred glyphs instead of ~6,000),
+    and the map from the font file's glyph ids to its own."""
+    return _subset(_lean_font(path, number), unicodes=_REPERTOIRE)
+
 
 def _cached_subsetter(pdf_ps: Any) -> Any:
-    """matplotlib's ``get_glyphs_subset`` (3.11 API), remembering each finished subset.
+    """matplotlib's ``get_glyphs_subset`` (3.11 API), from the repertoire font, each subset once.
 
-    A figure embeds DejaVu Sans twice (text and mathtext) with the same glyphs, and most figures
-    share subsets. Every call, hit or miss, returns the subset re-read from its saved bytes, so
-    what is embedded does not depend on what was subset before in the process.
+    Subsetting reads every table of the font it starts from; starting from the repertoire font
+    makes that ten times cheaper. A figure embeds DejaVu Sans twice (text and mathtext) with the
+    same glyphs and most figures share subsets, so each finished subset is also remembered.
+    Every call, hit or miss, returns the subset re-read from its saved bytes, so what is
+    embedded depends only on the font and the glyphs, not on what was subset before.
     """
     from fontTools import ttLib
 
@@ -91,13 +135,20 @@ def _cached_subsetter(pdf_ps: Any) -> Any:
     results = pdf_ps.SubsetResults
 
     def get_glyphs_subset(fontfile: Any, glyphs: Any) -> Any:
-        key = (os.fspath(fontfile), int(getattr(fontfile, "face_index", 0) or 0), frozenset(int(g) for g in glyphs))
+        path, face = os.fspath(fontfile), int(getattr(fontfile, "face_index", 0) or 0)
+        key = (path, face, frozenset(int(g) for g in glyphs))
         hit = _SUBSETS.get(key)
         if hit is None:
-            with real(fontfile, key[2]) as res:
-                buf = io.BytesIO()
-                res.font.save(buf, reorderTables=False)
-                hit = _SUBSETS[key] = (buf.getvalue(), dict(res.glyph_index_map))
+            data, to_rep = _repertoire_font(path, face)
+            if key[2] <= to_rep.keys():
+                font_bytes, rep_map = _subset(data, gids=sorted(to_rep[g] for g in key[2]))
+                hit = (font_bytes, {g: rep_map[to_rep[g]] for g in key[2]})
+            else:  # a glyph outside the repertoire: matplotlib's way, from the lean whole font
+                with real(fontfile, key[2]) as res:
+                    buf = io.BytesIO()
+                    res.font.save(buf, reorderTables=False)
+                    hit = (buf.getvalue(), dict(res.glyph_index_map))
+            _SUBSETS[key] = hit
         font = ttLib.TTFont(io.BytesIO(hit[0]), recalcTimestamp=False, recalcBBoxes=False)
         return results(font, dict(hit[1]))._as_cm()
 
@@ -151,5 +202,6 @@ def save_pdf_png(fig: Any, folder: Path, name: str, dpi: float = 300.0, pad_inch
     pdf, png = folder / f"{name}.pdf", folder / f"{name}.png"
     with lean_font_subsetting():
         savefig(fig, pdf, bbox_inches=bbox)
-    savefig(fig, png, dpi=dpi, bbox_inches=bbox)
+    # zlib level 1: a 300 dpi forest plot compresses 30% faster than at Pillow's default 6, 14% larger
+    savefig(fig, png, dpi=dpi, bbox_inches=bbox, pil_kwargs={"compress_level": 1})
     return pdf, png
