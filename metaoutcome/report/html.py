@@ -1,7 +1,8 @@
 """Render the report's blocks as one self-contained HTML page (figures embedded as PNG data).
 
 The page is laid out for a laptop: the text column is at most 72rem wide, every table fits it
-(cells wrap, long words and links break), figures are shown at 1.3 times their printed size
+(cells wrap, long words and links break; on a narrow screen a wide table scrolls inside its own
+box, never the page), figures are shown at 1.3 times their printed size
 (capped at the column width) so that 7-9 pt figure text reads as 12-16 px.
 """
 
@@ -38,6 +39,8 @@ td.num,th.num{text-align:right;white-space:nowrap}
 tr.pooled td{font-weight:600;border-top:1.5px solid #8c959f}
 p.note{font-size:.8rem;color:#444;margin:.3rem 0}
 img{max-width:100%;height:auto;display:block}
+div.wrap{overflow-x:auto;max-width:100%}
+@media (max-width:70rem){table{font-size:.76rem}th,td{padding:.25rem .3rem}}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f8fa;padding:.6rem}
 ol.refs li,ol.sources li{margin:.2rem 0;overflow-wrap:anywhere}
 footer{margin-top:3rem;font-size:.8rem;color:#555;border-top:1px solid #d8dee4;padding-top:.5rem}
@@ -65,8 +68,8 @@ def _table(t: Table) -> str:
         body.append(f"<tr{cls}>{cells}</tr>")
     notes = "".join(f'<p class="note">{esc(n)}</p>' for n in t.notes)
     return (f'<figure class="table" id="{esc(t.label.lower().replace(" ", "-"))}"><figcaption><b>{esc(t.label)}.</b> '
-            f"{esc(t.caption)}</figcaption><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}"
-            f"</tbody></table>{notes}</figure>")
+            f"{esc(t.caption)}</figcaption><div class=\"wrap\"><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table></div>{notes}</figure>")
 
 
 def _figure(f: Figure) -> str:
