@@ -242,3 +242,24 @@ def test_lean_font_subsetting_embeds_the_same_glyphs(tmp_path: Path) -> None:
             assert fb["glyf"][name].compile(fb["glyf"]) == fa["glyf"][name].compile(fa["glyf"]), name
             assert fb["hmtx"][name] == fa["hmtx"][name], name
         assert fb.getBestCmap() == {c: g for c, g in fa.getBestCmap().items() if g in set(lean_names)}
+
+
+def test_a_glyph_outside_the_repertoire_is_still_embedded(tmp_path: Path) -> None:
+    # U+0298 (IPA bilabial click) is in DejaVu Sans but outside the characters figures print:
+    # its subset comes from the whole font; the Latin text beside it from the cut-down copy
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from fontTools import ttLib
+    from matplotlib.figure import Figure as MplFigure
+
+    from metaoutcome.report import _figures
+
+    fig = MplFigure(figsize=(2, 1))
+    fig.text(0.1, 0.5, "Trial \u0298 A")
+    fig.text(0.1, 0.2, "Plain", fontweight="bold")
+    _figures.save_pdf_png(fig, tmp_path, "f", dpi=72)
+    cmaps = [ttLib.TTFont(io.BytesIO(f)).getBestCmap() for f in _embedded_fonts((tmp_path / "f.pdf").read_bytes())]
+    assert 0x298 not in _figures._REPERTOIRE
+    assert any(0x298 in c for c in cmaps)  # (matplotlib puts characters above U+00FF in their own subset)
+    assert any(ord("T") in c for c in cmaps) and any(ord("P") in c for c in cmaps)
