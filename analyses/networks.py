@@ -115,7 +115,7 @@ def run(out: AnalysisOutput) -> None:
             best = ranks.iloc[0]
             n_ind = int((res.evidence()["evidence"] == "indirect").sum())
             parts = [f"{caption}: {res.data.n_studies} trials, {len(res.treatments)} treatments "
-                     f"(tau^2 REML {res.tau2:.3g}, generalised DL {res_dl.tau2:.3g})."]
+                     f"(τ² REML {res.tau2:.3g}, generalised DL {res_dl.tau2:.3g})."]
             parts += [f"{r.treatment.replace('_', ' ')} vs {q['comparator']}: HR "
                       f"{fmt_ci(r.estimate_natural, r.ci_low_natural, r.ci_high_natural)}." for r in eff.itertuples()]
             parts.append(f"{n_ind} drug-versus-drug comparison{'s are' if n_ind > 1 else ' is'} purely indirect "

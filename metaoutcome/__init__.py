@@ -40,6 +40,8 @@ _LAZY_MODULES = {
     "bayes": "metaoutcome.bayes",
     "design": "metaoutcome.design",
     "printer": "metaoutcome.printer",
+    "report": "metaoutcome.report",
+    "review": "metaoutcome.review",
 }
 _LAZY_ATTRS = {
     "pool": ("metaoutcome.pooling", "pool"),
@@ -81,6 +83,7 @@ _LAZY_ATTRS = {
     "ahern": ("metaoutcome.design", "ahern"),
     "bayes_oc": ("metaoutcome.design", "bayes_oc"),
     "shrinkage_forest": ("metaoutcome.plotting.shrinkage", "shrinkage_forest"),
+    "one_population": ("metaoutcome.review", "one_population"),
 }
 
 __all__ = ["__version__", *_LAZY_MODULES, *_LAZY_ATTRS]
@@ -103,7 +106,9 @@ if TYPE_CHECKING:  # the same names, seen statically by type checkers and editor
         pooling as pooling,
         printer as printer,
         regression as regression,
+        report as report,
         reproduce as reproduce,
+        review as review,
         small_study as small_study,
         subgroups as subgroups,
         validation as validation,
@@ -136,6 +141,7 @@ if TYPE_CHECKING:  # the same names, seen statically by type checkers and editor
     )
     from .plotting.shrinkage import shrinkage_forest as shrinkage_forest
     from .pooling import pool as pool, pool_mh as pool_mh, pool_peto as pool_peto
+    from .review import one_population as one_population
     from .regression import meta_regression as meta_regression, permutation_test as permutest
     from .small_study import (
         egger_test as egger_test,

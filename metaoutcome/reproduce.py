@@ -5,7 +5,8 @@ Each analysis is a module in the repository's ``analyses/`` folder (installed as
 :class:`AnalysisOutput`: figures (PDF and PNG), tables (CSV and Markdown) and the methods and
 results paragraphs. The runner adds
 
-* ``report.html``: one self-contained page (figures embedded) a reader can open in a browser;
+* ``report.html``: one self-contained page (figures embedded) a reader can open in a browser, and
+  ``report.docx``, the same content for Word (built by :mod:`metaoutcome.report`);
 * ``manifest.json``: the SHA-256 of every input file and every output, and the versions of
   Python and every dependency — no timestamps, so two runs give byte-identical folders.
 
@@ -22,9 +23,7 @@ it was (a partial folder survives only if this process itself is killed).
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import html
 import importlib
 import json
 import os
@@ -71,19 +70,38 @@ def markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
 
 @dataclass
 class AnalysisOutput:
-    """Where one analysis writes; also records what it wrote, in order, for the HTML report."""
+    """Where one analysis writes; also records what it wrote, in order, for the report.
+
+    ``text``, ``table`` and ``figure`` are all an analysis needs; the report then shows its
+    paragraphs, figures and tables (a table's columns in words, numbers rounded). An analysis
+    that gives more gets the full review layout (:mod:`metaoutcome.report`): a summary of findings
+    (:meth:`summary_of_findings`), the included trials (:meth:`included_trials`), reader's versions
+    of its tables (``table(..., display=...)``), what was not pooled (:meth:`not_pooled`), the
+    methods' references (:meth:`references`) and the data sources (:meth:`sources`).
+    """
 
     name: str
     title: str
     folder: Path
     items: list[tuple[str, Any]] = field(default_factory=list)
+    displays: dict[str, pd.DataFrame] = field(default_factory=dict)
+    table_notes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    hidden: set[str] = field(default_factory=set)
+    study_tables: set[str] = field(default_factory=set)
 
     def text(self, heading: str, markdown: str) -> None:
-        """A paragraph (methods, results) under ``heading``; also written to ``<name>.md``."""
+        """A paragraph under ``heading``; "Methods" goes to the methods section, the rest to the results."""
         self.items.append(("text", (heading, markdown.strip())))
 
-    def table(self, name: str, frame: pd.DataFrame, caption: str, digits: int = 3) -> Path:
-        """Write ``frame`` as ``tables/<name>.csv`` (full precision) and ``.md`` (rounded)."""
+    def table(self, name: str, frame: pd.DataFrame, caption: str, digits: int = 3, *,
+              display: pd.DataFrame | None = None, notes: Sequence[str] = (), report: bool = True,
+              study_rows: bool = False) -> Path:
+        """Write ``frame`` as ``tables/<name>.csv`` (full precision) and ``.md`` (rounded).
+
+        ``display`` is what the report shows instead (natural scale, journal headers, one string
+        per cell), with ``notes`` under it; ``report=False`` keeps the table out of the report
+        (CSV and Markdown only); ``study_rows=True`` marks the last row as the pooled one.
+        """
         folder = self.folder / "tables"
         folder.mkdir(parents=True, exist_ok=True)
         csv_path = folder / f"{name}.csv"
@@ -91,38 +109,78 @@ class AnalysisOutput:
         md = f"**{caption}**\n\n" + markdown_table(frame, digits)
         (folder / f"{name}.md").write_text(md, encoding="utf-8")
         self.items.append(("table", (name, caption, frame, digits)))
+        if display is not None:
+            self.displays[name] = display
+        if notes:
+            self.table_notes[name] = tuple(notes)
+        if not report:
+            self.hidden.add(name)
+        if study_rows:
+            self.study_tables.add(name)
         return csv_path
 
-    def figure(self, name: str, fig: Any, caption: str, dpi: int = 150) -> Path:
+    def figure(self, name: str, fig: Any, caption: str, dpi: int = 300) -> Path:
         """Save ``fig`` as ``figures/<name>.pdf`` and ``.png`` (deterministic bytes) and close it."""
-        from .plotting import savefig
+        from .report._figures import save_pdf_png
 
         folder = self.folder / "figures"
         folder.mkdir(parents=True, exist_ok=True)
-        png = folder / f"{name}.png"
-        savefig(fig, folder / f"{name}.pdf")
-        savefig(fig, png, dpi=dpi)
+        _, png = save_pdf_png(fig, folder, name, dpi=dpi)
         import matplotlib.pyplot as plt
 
         plt.close(fig)
         self.items.append(("figure", (name, caption, png)))
         return png
 
+    def summary_of_findings(self, rows: Sequence[Any], caption: str = "Summary of findings") -> Path:
+        """Record summary-of-findings rows (:func:`metaoutcome.report.sof_row`); CSV ``summary_of_findings``."""
+        from .report.sof import sof_frame
+
+        path = self._csv("summary_of_findings", sof_frame(rows))
+        self.items.append(("sof", (tuple(rows), caption)))
+        return path
+
+    def included_trials(self, display: pd.DataFrame, caption: str = "Characteristics of the included trials",
+                        notes: Sequence[str] = ()) -> Path:
+        """Record the characteristics-of-included-trials table (one string per cell); CSV ``included_trials``."""
+        path = self._csv("included_trials", display)
+        self.items.append(("characteristics", (caption, display, tuple(notes))))
+        return path
+
+    def not_pooled(self, flows: Sequence[Any]) -> Path:
+        """Record the rows not pooled, per outcome (:class:`metaoutcome.report.FlowRow`); CSV ``not_pooled``."""
+        from .report.tables import flow_frame
+
+        path = self._csv("not_pooled", flow_frame(flows))
+        self.items.append(("not_pooled", tuple(flows)))
+        return path
+
+    def references(self, *keys: str) -> None:
+        """Cite methods' references by key (:data:`metaoutcome.report.REFERENCES`)."""
+        from .report.references import reference_list
+
+        reference_list(keys)  # unknown keys fail here, in the analysis, not in the report
+        self.items.append(("references", tuple(keys)))
+
+    def sources(self, source_ids: Sequence[str]) -> None:
+        """The curated data's ``source_id`` values the numbers come from (listed with DOI and PMID)."""
+        self.items.append(("sources", tuple(dict.fromkeys(str(s) for s in source_ids))))
+
+    def _csv(self, name: str, frame: pd.DataFrame) -> Path:
+        folder = self.folder / "tables"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.csv"
+        frame.to_csv(path, index=False, lineterminator="\n")
+        return path
+
     def write_markdown(self) -> Path:
-        """Write ``<name>.md``: the paragraphs, tables and figure links in the order recorded."""
-        parts = [f"# {self.title}\n"]
-        for kind, payload in self.items:
-            if kind == "text":
-                heading, md = payload
-                parts.append(f"## {heading}\n\n{md}\n")
-            elif kind == "table":
-                name, caption, frame, digits = payload
-                parts.append(f"**{caption}**\n\n" + markdown_table(frame, digits))
-            elif kind == "figure":
-                name, caption, png = payload
-                parts.append(f"![{caption}](figures/{png.name})\n\n*{caption}* (PDF: `figures/{name}.pdf`)\n")
+        """Write ``<name>.md``: the same sections as the report, figures linked."""
+        from .report.build import analysis_blocks
+        from .report.markdown import render_markdown
+
+        blocks, _ = analysis_blocks(self)
         path = self.folder / f"{self.name}.md"
-        path.write_text("\n".join(parts), encoding="utf-8")
+        path.write_text(render_markdown(blocks, relative_to=self.folder, shift=1), encoding="utf-8")
         return path
 
 
@@ -182,52 +240,6 @@ def _input_hashes() -> dict[str, str]:
             if entry.name.endswith(endings) and entry.is_file():
                 hashes[f"{folder}/{entry.name}"] = hashlib.sha256(entry.read_bytes()).hexdigest()
     return hashes
-
-
-def _html_report(outputs: Sequence[AnalysisOutput], failures: dict[str, str], versions: dict[str, str]) -> str:
-    esc = html.escape
-    body = [
-        "<h1>metaoutcome: reproduced analyses</h1>",
-        "<p>Generated by <code>metaoutcome reproduce</code> from the bundled, provenance-tracked data. "
-        + ", ".join(f"{esc(k)} {esc(v)}" for k, v in versions.items())
-        + ".</p>",
-    ]
-    toc = "".join(f'<li><a href="#{esc(o.name)}">{esc(o.title)}</a></li>' for o in outputs)
-    body.append(f"<ul>{toc}</ul>")
-    for name, cause in failures.items():
-        body.append(f'<h2 id="{esc(name)}">{esc(name)}: failed</h2><pre>{esc(cause)}</pre>')
-    for o in outputs:
-        if o.name in failures:
-            continue
-        body.append(f'<h2 id="{esc(o.name)}">{esc(o.title)}</h2>')
-        for kind, payload in o.items:
-            if kind == "text":
-                heading, md = payload
-                paras = "".join(f"<p>{esc(p.strip())}</p>" for p in md.split("\n\n") if p.strip())
-                body.append(f"<h3>{esc(heading)}</h3>{paras}")
-            elif kind == "table":
-                name, caption, frame, digits = payload
-                table = frame.to_html(index=False, na_rep="", float_format=lambda x, d=digits: f"{x:.{d}f}", border=0)
-                body.append(f"<figure><figcaption>{esc(caption)}</figcaption>{table}</figure>")
-            elif kind == "figure":
-                name, caption, png = payload
-                data = base64.b64encode(png.read_bytes()).decode("ascii")
-                body.append(
-                    f'<figure><img alt="{esc(caption)}" src="data:image/png;base64,{data}">'
-                    f"<figcaption>{esc(caption)}</figcaption></figure>"
-                )
-    style = (
-        "body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;line-height:1.45}"
-        "table{border-collapse:collapse;font-size:.9rem}th,td{padding:.2rem .6rem;border-bottom:1px solid #ddd;"
-        "text-align:right}th{background:#f4f4f4}figure{margin:1.5rem 0}img{max-width:100%}"
-        "figcaption{font-weight:600;margin:.4rem 0}"
-    )
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>metaoutcome reproduce</title><style>{style}</style></head><body>\n"
-        + "\n".join(body)
-        + "\n</body></html>\n"
-    )
 
 
 @dataclass
@@ -473,8 +485,9 @@ def run_all(
     if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
         raise ValueError(f"jobs={jobs!r} must be a positive integer (or None for one per CPU)")
     for rel in extra_files or {}:
-        if Path(rel).is_absolute() or ".." in Path(rel).parts or rel in (MANIFEST, "report.html"):
-            raise ValueError(f"extra_files: {rel!r} must be a relative path inside the output, not {MANIFEST} or report.html")
+        if Path(rel).is_absolute() or ".." in Path(rel).parts or rel in (MANIFEST, "report.html", "report.docx"):
+            raise ValueError(f"extra_files: {rel!r} must be a relative path inside the output, not {MANIFEST}, "
+                             "report.html or report.docx")
     check_output_folder(out, force=force)
     jobs = max(1, min(len(analyses), jobs or os.cpu_count() or 1))
     dest = Path(os.path.abspath(out))  # "." or "results/" name the folder itself
@@ -494,8 +507,9 @@ def run_all(
                 (build / rel).parent.mkdir(parents=True, exist_ok=True)
                 (build / rel).write_text(text, encoding="utf-8")
             versions = _versions()
-            report = build / "report.html"
-            report.write_text(_html_report(outputs, failures, versions), encoding="utf-8")
+            from .report.build import write_report
+
+            write_report(build, outputs, failures, versions)  # report.html and report.docx
             files = sorted(p for p in build.rglob("*") if p.is_file())
             doc = {
                 "generated_by": "metaoutcome reproduce",

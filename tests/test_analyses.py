@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import warnings
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +38,9 @@ def test_both_review_questions_are_bundled() -> None:
 
 
 @pytest.mark.parametrize("path", [
-    "report.html", "manifest.json",
+    "report.html", "report.docx", "manifest.json",
+    "nsclc_pd1_vs_docetaxel/tables/summary_of_findings.csv", "nsclc_pd1_vs_docetaxel/tables/not_pooled.csv",
+    "hcc_after_first_line/tables/included_trials.csv",
     "nsclc_pd1_vs_docetaxel/nsclc_pd1_vs_docetaxel.md",
     "nsclc_pd1_vs_docetaxel/figures/forest_os_hr.pdf", "nsclc_pd1_vs_docetaxel/figures/forest_os_hr.png",
     "nsclc_pd1_vs_docetaxel/figures/forest_pfs_hr.png", "nsclc_pd1_vs_docetaxel/figures/forest_orr_by_class.png",
@@ -91,3 +96,143 @@ def test_two_runs_are_byte_identical(outputs: Path, tmp_path: Path) -> None:
         warnings.simplefilter("ignore")
         run_all(tmp_path, progress=lambda s: None, jobs=1)
     assert (tmp_path / "manifest.json").read_bytes() == (outputs / "manifest.json").read_bytes()
+
+
+# -- the report a reader opens (report.html and report.docx of the same run) -----------------------
+
+SNAKE = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)+$")
+
+
+class _Tables(HTMLParser):
+    """Each <table> of a page as (header cells, body rows), and every figure caption."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[tuple[list[str], list[list[str]]]] = []
+        self.captions: list[str] = []
+        self._cell: list[str] | None = None
+        self._row: list[str] = []
+        self._in: str | None = None
+        self._cap: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.tables.append(([], []))
+        elif tag in ("thead", "tbody"):
+            self._in = tag
+        elif tag == "tr":
+            self._row = []
+        elif tag in ("th", "td"):
+            self._cell = []
+        elif tag == "figcaption":
+            self._cap = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("th", "td") and self._cell is not None:
+            self._row.append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "tr" and self.tables:
+            (self.tables[-1][0].extend(self._row) if self._in == "thead" else self.tables[-1][1].append(self._row))
+        elif tag == "figcaption" and self._cap is not None:
+            self.captions.append("".join(self._cap).strip())
+            self._cap = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._cap is not None:
+            self._cap.append(data)
+
+
+@pytest.fixture(scope="module")
+def report(outputs: Path) -> tuple[str, _Tables]:
+    page = (outputs / "report.html").read_text(encoding="utf-8")
+    parsed = _Tables()
+    parsed.feed(page)
+    return page, parsed
+
+
+def test_report_has_no_raw_columns_no_empty_tables_no_debris(report: tuple[str, _Tables]) -> None:
+    page, parsed = report
+    assert len(parsed.tables) >= 10
+    for header, rows in parsed.tables:
+        assert header and not [h for h in header if SNAKE.match(h) or h.startswith("Unnamed")], header
+        assert rows, f"an empty table: {header}"
+        assert all(any(cell for cell in row) for row in rows), f"a blank row in {header}"
+    text = re.sub(r"<[^>]+>", " ", page)
+    for debris in ("stored copy", "tau^2", "I^2", "nan", "NaN", "None"):
+        assert not re.search(rf"(?<![\w.]){re.escape(debris)}(?![\w])", text), debris
+    assert not re.search(r"\d(?:\.\d+)?e-\d", text), "a number in scientific notation"
+    assert not re.search(r"\bp = 0\.000\b", text)
+
+
+def test_report_sections_in_order_with_contents(report: tuple[str, _Tables]) -> None:
+    page, _ = report
+    for name in ("nsclc_pd1_vs_docetaxel", "hcc_after_first_line"):
+        start = page.index(f'<h2 id="{name}">')
+        end = page.find("<h2 id=", start + 1)
+        section = page[start:end if end > 0 else None]
+        heads = re.findall(r"<h3 id=\"[^\"]+\">([^<]+)</h3>", section)
+        assert heads == ["Summary of findings", "Included trials", "Results", "Not pooled, and why", "Methods",
+                         "Data sources"]
+        assert f'href="#{name}-summary-of-findings"' in page  # the table of contents links each section
+    anchors = set(re.findall(r'href="#([^"]+)"', page))
+    assert anchors <= set(re.findall(r' id="([^"]+)"', page))
+
+
+def test_report_numbers_figures_and_tables_in_order(report: tuple[str, _Tables], outputs: Path) -> None:
+    page, parsed = report
+    figs = [int(m) for m in re.findall(r"<b>Figure (\d+)\.</b>", page)]
+    tabs = [int(m) for m in re.findall(r"<b>Table (\d+)\.</b>", page)]
+    # every figure the analyses drew, numbered once
+    assert figs == list(range(1, len(figs) + 1)) and len(figs) == len(list(outputs.glob("*/figures/*.png")))
+    assert tabs == list(range(1, len(tabs) + 1)) and len(tabs) == len(parsed.tables)
+
+
+def test_report_sof_matches_the_pooled_result(report: tuple[str, _Tables], outputs: Path) -> None:
+    _, parsed = report
+    sof = [rows for header, rows in parsed.tables if "Relative effect (95% CI)" in header]
+    assert len(sof) == 2
+    table = pd.read_csv(outputs / "hcc_after_first_line" / "tables" / "pooled_results.csv").set_index("analysis")
+    row = table.loc["OS HR vs placebo"]
+    hcc_os = next(r for r in sof[0] if r[0].startswith("Overall survival"))
+    assert f"HR {row['estimate_natural']:.2f} ({row['ci_low_natural']:.2f} to {row['ci_high_natural']:.2f})" in hcc_os
+
+
+def test_report_methods_cite_every_listed_reference(report: tuple[str, _Tables]) -> None:
+    from metaoutcome.report import REFERENCES
+
+    page, _ = report
+    for section in page.split('<h3 id="')[1:]:
+        if not section.split('"')[0].endswith("-methods"):
+            continue
+        text, _, refs = section.partition("<h4>References</h4>")
+        listed = re.findall(r"<li>(.*?)</li>", refs.split("</ol>")[0])
+        labels = {full: label for label, full in REFERENCES.values()}
+        for full in listed:
+            assert labels[html.unescape(full)] in html.unescape(text), full
+
+
+def test_docx_holds_the_same_tables_and_figures(report: tuple[str, _Tables], outputs: Path) -> None:
+    import docx
+
+    _, parsed = report
+    doc = docx.Document(str(outputs / "report.docx"))
+    headers = [[c.text for c in t.rows[0].cells] for t in doc.tables]
+    assert headers == [h for h, _ in parsed.tables]
+    sof = [t for t in doc.tables if t.rows[0].cells[2].text == "Relative effect (95% CI)"]
+    assert len(sof) == 2 and len(sof[0].rows) > 2
+    results = [t for t in doc.tables if t.rows[0].cells[-1].text == "Weight, %"]
+    assert results and all(len(t.rows) >= 3 for t in results)
+    for (header, rows), t in zip(parsed.tables, doc.tables):
+        assert [[c.text for c in r.cells] for r in t.rows[1:]] == rows
+    assert len(doc.inline_shapes) == len(list(outputs.glob("*/figures/*.png")))
+
+
+def test_figures_are_300_dpi(outputs: Path) -> None:
+    from metaoutcome.report._model import Figure
+
+    pngs = sorted(outputs.glob("*/figures/*.png"))
+    assert len(pngs) >= 10  # the two review questions' 10 forest plots, plus networks and designs
+    for png in pngs:
+        assert round(Figure("", "", png).png_size()[2]) == 300, png.name

@@ -12,6 +12,7 @@ import base64
 import importlib
 import json
 import os
+import re
 import sys
 import warnings
 from importlib import resources
@@ -23,7 +24,9 @@ import pytest
 
 import metaoutcome as mo
 from metaoutcome import effects
-from metaoutcome._analyses._common import fmt_ci, one_population
+from metaoutcome.printer import fmt_estimate_ci, fmt_x
+from metaoutcome.report import pooled_table
+from metaoutcome.review import one_population
 from metaoutcome.results import PoolResult
 from metaoutcome.printer import fmt_x
 
@@ -123,6 +126,17 @@ def test_committed_notebook_is_clean() -> None:
     assert not dirty, f"commit the notebook without outputs (clear all outputs before committing); cells with outputs: {dirty}"
 
 
+def test_notebook_uses_only_the_public_api() -> None:
+    # what a reader copies from the notebook must keep working: no private module, no private name
+    raw = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    code = "\n".join("".join(c["source"]) for c in raw["cells"] if c["cell_type"] == "code")
+    imports = [line.strip() for line in code.splitlines() if line.strip().startswith(("import ", "from "))]
+    assert imports, "the notebook imports nothing?"
+    private = [line for line in imports if re.search(r"(^|[\s.,])_[A-Za-z]", line)]
+    assert not private, f"the notebook imports private names: {private}"
+    assert not re.search(r"\b(?:mo|nsclc|effects)\._[A-Za-z]", code), "the notebook calls a private attribute"
+
+
 def test_notebook_is_installed_with_the_analyses() -> None:
     # pyproject's package-data for metaoutcome._analyses must list *.ipynb
     assert resources.files("metaoutcome._analyses").joinpath(NAME).is_file()
@@ -166,13 +180,24 @@ def test_pooled_hr_shown_equals_the_library(executed: Any, direct: Direct) -> No
     assert _natural_cells(hksj) in hksj_html
 
 
+def test_natural_scale_table_is_the_reports(executed: Any, direct: Direct) -> None:
+    # the side-by-side cell shows the report's natural-scale table of the same two fits, as HTML
+    res, hksj, _ = direct
+    (html,) = _outputs(executed, "compare", "text/html")
+    expected = pooled_table({"OS HR (REML, Wald CI)": res, "OS HR (REML, HKSJ CI)": hksj})
+    nat = res.back_transform()
+    assert fmt_estimate_ci(nat.estimate, nat.ci_low, nat.ci_high) in html
+    for cell in expected.to_numpy().ravel():
+        assert str(cell).replace("<", "&lt;") in html
+
+
 def test_results_paragraph_uses_the_computed_numbers(executed: Any, direct: Direct) -> None:
     res, hksj, excluded = direct
     (text,) = _outputs(executed, "text", "text/markdown")
     nat, hk = res.back_transform(), hksj.back_transform()
     assert f"Across {res.k} randomised trials" in text
-    assert fmt_ci(nat.estimate, nat.ci_low, nat.ci_high) in text
-    assert f"HKSJ CI {hk.ci_low:.2f} to {hk.ci_high:.2f}" in text
+    assert fmt_estimate_ci(nat.estimate, nat.ci_low, nat.ci_high) in text
+    assert f"HKSJ CI {fmt_x(hk.ci_low, 2)} to {fmt_x(hk.ci_high, 2)}" in text
     assert f"{len(excluded)} reported hazard ratios were not pooled" in text
     assert f"metaoutcome {mo.__version__}" in text
 

@@ -62,7 +62,7 @@ def test_outputs_are_written_and_hashed(tmp_path: Path, monkeypatch: pytest.Monk
     manifest = json.loads(res.manifest.read_text())
     expected = {
         "b_good/b_good.md", "b_good/figures/line.pdf", "b_good/figures/line.png",
-        "b_good/tables/numbers.csv", "b_good/tables/numbers.md", "report.html",
+        "b_good/tables/numbers.csv", "b_good/tables/numbers.md", "report.html", "report.docx",
     }
     assert set(manifest["outputs"]) == expected
     for rel, digest in manifest["outputs"].items():
