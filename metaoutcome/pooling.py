@@ -277,7 +277,7 @@ def pool(
         On NaN/inf values in array input, ``vi <= 0`` (naming the rows of a frame), mismatched
         lengths, k = 0, an unknown ``method``/``ci_method``/``pi_method``/``measure``, a ``level``
         outside the level rule, ``ci_method`` and ``test`` that disagree, or data whose spread is
-        beyond double precision (|yi| and vi outside |yi| <= 1e50, 1e-100 <= vi <= 1e100 are
+        beyond double precision (yi and vi outside abs(yi) <= 1e50, 1e-100 <= vi <= 1e100 are
         centred and scaled first; see :mod:`metaoutcome._frontdoor`).
 
     Warns

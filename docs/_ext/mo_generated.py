@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-SUBPACKAGES = ("effects", "plotting", "network")
+SUBPACKAGES = ("effects", "plotting", "network", "bayes")
 
 
 def _kind(obj: Any) -> str:

@@ -161,7 +161,7 @@ def uniform(upper: float = 2.0) -> TauPrior:
 
 
 def log_normal(mu: float, sigma: float) -> TauPrior:
-    """Log-normal prior on tau: log(tau) ~ N(``mu``, ``sigma``^2).
+    """Log-normal prior on tau: log(tau) ~ N(mu, sigma^2), with the given ``mu`` and ``sigma``.
 
     >>> round(float(log_normal(0.0, 1.0).quantile(0.5)), 6)
     1.0

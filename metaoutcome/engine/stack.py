@@ -82,7 +82,7 @@ def stack(yi: ArrayLike, vi: ArrayLike, X: ArrayLike | None = None) -> Stack:
 
 
 def stack_groups(yi: FloatArray, vi: FloatArray, codes: IntArray, n_groups: int) -> Stack:
-    """Pad studies with group codes ``0 .. n_groups - 1`` into a :class:`Stack` (input order kept)."""
+    """Pad studies with group codes 0 to ``n_groups - 1`` into a :class:`Stack` (input order kept)."""
     counts = np.bincount(codes, minlength=n_groups).astype(np.int64)
     width = int(counts.max()) if counts.size else 0
     order = np.argsort(codes, kind="stable")
