@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..options import CI_METHOD_ALIASES, CI_METHOD_AMBIGUOUS, ci_method_option
 from ._common import (
     CI_METHODS, FIGURE_TYPES, FORMATS, FORMATTER, LAYOUTS, METHODS, PI_METHODS, CLIError, add_map, add_traceback,
     choice, examples, level, one_line, parse_map, read_csv,
@@ -429,7 +430,7 @@ def _pool(es: pd.DataFrame, data: CSVFile, measure: str, args: argparse.Namespac
         reasons = [f"row {i}: {r}" for i, r in zip(es.index, es["exclusion_reason"])][:3]
         more = f"; and {len(es) - 3} more" if len(es) > 3 else ""
         raise CLIError(f"{data.path}: none of the {len(es)} selected rows can be pooled ({'; '.join(reasons)}{more})")
-    kwargs: dict[str, Any] = dict(measure=measure, method=args.method, ci_method=args.ci_method, level=args.level,
+    kwargs: dict[str, Any] = dict(measure=measure, method=args.method, ci_method=ci_method_option(args.ci_method, getattr(args, "test", None)), level=args.level,
                                   pi_method=args.pi_method)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -605,6 +606,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "# effect sizes you computed: log HR and its standard error",
             "metaoutcome pool effects.csv --yi logHR --sei se --label study --measure HR",
             "metaoutcome pool effects.csv --yi yi --vi vi --method DL --level 90 --pi-method hts",
+            "# metafor's names: test= for the CI method, hksj/hakn for knha",
+            "metaoutcome pool effects.csv --yi yi --vi vi --test hksj",
             "# your own trials and sources tables, not the bundled ones; only HCC trials",
             "metaoutcome pool my_medians.csv --trials my_trials.csv --sources my_sources.csv --standalone --where cancer=HCC",
             "# the result as CSV or Markdown; the Python traceback of an error",
@@ -641,9 +644,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         f"MED; effect sizes any of {measures} (default GEN)")
     g.add_argument("--method", type=choice(METHODS), default="REML", metavar="{" + ",".join(METHODS) + "}",
                    help="tau^2 estimator of the random-effects model, or FE/EE/CE for a common effect (default: %(default)s)")
-    g.add_argument("--ci-method", type=choice(CI_METHODS), default="z", metavar="{" + ",".join(CI_METHODS) + "}",
-                   help="CI of the pooled estimate: normal, t, Hartung-Knapp-Sidik-Jonkman, or HKSJ floored at 1 "
-                        "(metafor test=; default: %(default)s)")
+    g.add_argument("--ci-method", type=choice(CI_METHODS, CI_METHOD_ALIASES, CI_METHOD_AMBIGUOUS), default=None,
+                   metavar="{" + ",".join(CI_METHODS) + "}",
+                   help="CI of the pooled estimate: normal, t, Hartung-Knapp-Sidik-Jonkman (also hksj, hakn), or HKSJ "
+                        "floored at 1 (metafor test=; default: z)")
+    g.add_argument("--test", type=choice(CI_METHODS, CI_METHOD_ALIASES, CI_METHOD_AMBIGUOUS), default=None,
+                   metavar="{" + ",".join(CI_METHODS) + "}",
+                   help="metafor's name for --ci-method (give either; both only if they agree)")
     g.add_argument("--level", type=level, default=95.0, metavar="PERCENT",
                    help="confidence level of the pooled and per-study CIs, a percentage (95) or a proportion "
                         "(0.95, read as 95%%, as metafor reads it) (default: %(default)g)")

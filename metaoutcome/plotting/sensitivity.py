@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from ..measures import Measure, get_measure
+from ..options import COMMON_METHODS
 from ._result import back_pooled
 from ._scale import get_scale
 from ._style import fmt_num, fmt_tau2, get_layout
@@ -42,7 +43,7 @@ SENSITIVITY_COLUMNS: dict[str, str] = {
     "q": "Q",
     "pvalue": "p",
 }
-_COMMON = ("FE", "EE", "CE")
+_COMMON = COMMON_METHODS
 
 
 @dataclass(frozen=True)
