@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ._checks import as_float_array, check_labels, check_same_length, positions
+from ._checks import as_float_array, check_column, check_labels, check_same_length, positions
 from .measures import get_measure
 from .results import ExcludedRow
 
@@ -96,10 +96,7 @@ def _rows(index: pd.Index, mask: NDArray[np.bool_], limit: int = 10) -> str:
 def _column_values(data: pd.DataFrame, value: Any, arg: str, *, numeric: bool = True) -> Any:
     """A column of ``data`` named by ``value`` (str), or ``value`` itself (an array of len(data))."""
     if isinstance(value, str):
-        if value not in data.columns:
-            cols = ", ".join(repr(c) for c in data.columns)
-            raise ValueError(f"{arg}={value!r} is not a column of data; the columns are: {cols}")
-        col = data[value]
+        col = check_column(data, value, arg)
         if not numeric:
             return col
         num = pd.to_numeric(col, errors="coerce")

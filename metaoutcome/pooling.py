@@ -42,7 +42,6 @@ GLMM, equal proportions        error ("Response is constant")              tau^2
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -61,6 +60,7 @@ from ._checks import (
     level_percent,
 )
 from ._frontdoor import excluded_note, fit_conditioned, resolve
+from ._warnings import Notes as _Notes
 from .engine import dist
 from .engine.fit import fit_many, undefined_for_one_study
 from .engine.fit import fixed_heterogeneity as _fixed_het
@@ -80,40 +80,9 @@ FloatArray = NDArray[np.float64]
 
 
 
-class _Notes:
-    """Collects warnings: issues each with :func:`warnings.warn` and records it on the result."""
-
-    def __init__(self) -> None:
-        self.items: list[str] = []
-
-    def warn(self, msg: str) -> None:
-        self.items.append(msg)
-        warnings.warn(msg, UserWarning, stacklevel=_user_stacklevel())
-
-
-def _user_stacklevel() -> int:
-    """Stack level of the first frame outside metaoutcome, so warnings point at the user's call."""
-    import sys
-
-    level, frame = 1, sys._getframe(1)
-    while frame is not None and frame.f_globals.get("__name__", "").startswith("metaoutcome"):
-        level += 1
-        frame = frame.f_back  # type: ignore[assignment]
-    return level
-
-
 # ------------------------------------------------------------------------------------------------
 # input handling
 # ------------------------------------------------------------------------------------------------
-
-
-def _column(data: pd.DataFrame, name: str, arg: str) -> pd.Series:
-    if name not in data.columns:
-        cols = ", ".join(repr(c) for c in data.columns)
-        raise ValueError(f"{arg}={name!r} is not a column of data; the columns are: {cols}")
-    return data[name]
-
-
 
 
 def default_variance_columns(data: pd.DataFrame, vi: Any, sei: Any) -> tuple[Any, Any]:
