@@ -13,7 +13,7 @@ from numpy.typing import ArrayLike
 from .._checks import check_choice, check_flag, count_violations
 from ._common import (
     FloatArray,
-    Problem,
+    RuleViolation,
     check_lengths,
     check_to,
     correction_mask,
@@ -89,11 +89,11 @@ def other_cell(a: FloatArray, cell: ArrayLike | None, total: ArrayLike | None, c
             check_lengths(**{a_name: a, cell_name: b})
             with np.errstate(invalid="ignore"):
                 bad = np.abs(a + b - nt) > 0
-            raise_problems([Problem(total_name, f"equal to {a_name} + {cell_name}", bad,
+            raise_problems([RuleViolation(total_name, f"equal to {a_name} + {cell_name}", bad,
                                     {total_name: nt, a_name: a, cell_name: b})])
             return b
         # the one count rule: the group size is a whole number > 0 and holds the events
-        raise_problems([Problem(arg, rule, mask, shown) for arg, rule, mask, shown in
+        raise_problems([RuleViolation(arg, rule, mask, shown) for arg, rule, mask, shown in
                         count_violations({a_name: a}, {total_name: nt}, [(a_name, total_name)])])
         return nt - a
     return float_arg(cell_name, cell)
@@ -173,7 +173,7 @@ def two_arm_es(
     b = other_cell(a, bi, n1i, "bi", "n1i", "ai")
     d = other_cell(c, di, n2i, "di", "n2i", "ci")
     check_lengths(ai=a, bi=b, ci=c, di=d)
-    raise_problems([Problem(arg, rule, mask, shown) for arg, rule, mask, shown in
+    raise_problems([RuleViolation(arg, rule, mask, shown) for arg, rule, mask, shown in
                     count_violations({"ai": a, "bi": b, "ci": c, "di": d})])
     ni_u = a + b + c + d
     if check_flag("drop00", drop00):
