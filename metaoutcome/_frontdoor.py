@@ -260,7 +260,11 @@ def _resolve_frame(yi: Any, vi: Any, sei: Any, data: Any, labels: Any, ni: Any, 
         excluded.append(ExcludedRow(row=int(index[i]), label=lab_all[i], reason=reason))
     keep = ~bad
     if not keep.any():
-        extra = f" (all {n} rows were excluded)" if n else ""
+        extra = ""
+        if n:  # say why, as the excluded-rows note does (the first three rows)
+            listed = "; ".join(f"row {e.row} ({e.label}): {e.reason}" for e in excluded[:3])
+            more = f"; and {n - 3} more" if n > 3 else ""
+            extra = f" (all {n} rows were excluded: {listed}{more})"
         raise ValueError(f"k=0: there are no studies for {what}{extra}; data must hold at least one usable row")
     lab = () if labels is False else tuple(s for s, kp in zip(lab_all, keep) if kp)
     return Resolved(

@@ -530,7 +530,14 @@ def test_error_not_a_number_in_minimal_file(capsys: Capsys, tmp_path: Path) -> N
 
 def test_error_nothing_to_pool(capsys: Capsys, tmp_path: Path) -> None:
     path = write(tmp_path, "synthetic.csv", "study,hr,ci_low,ci_high\nA,0.8,,\nB,0.7,,\n")
-    assert_one_error(capsys, [path], f"{path}: none of the 2 selected rows can be pooled", "row 2: no CI")
+    line = assert_one_error(capsys, [path], f"{path}: k=0: there are no studies for pooling (all 2 rows were excluded: "
+                                            "row 2 (A): no CI", "row 3 (B): no CI")
+    # the library's own message: the command line and pool() report excluded rows the same way
+    with pytest.raises(ValueError) as info, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        es = effects.from_hazard_ratios(pd.read_csv(path, index_col=False).set_axis([2, 3]), on_invalid="exclude")
+        mo.pool(es.assign(label=es["study"]), labels="label", measure="HR")
+    assert line == f"metaoutcome pool: error: {path}: {info.value}"
 
 
 def test_notes_are_printed_with_the_result_and_do_not_fail(capsys: Capsys, tmp_path: Path) -> None:

@@ -425,11 +425,6 @@ def _pool(es: pd.DataFrame, data: CSVFile, measure: str, args: argparse.Namespac
     from ..pooling import pool
     from ..subgroups import subgroup_analysis
 
-    usable = es["yi"].notna() & es["vi"].notna()
-    if not usable.any():
-        reasons = [f"row {i}: {r}" for i, r in zip(es.index, es["exclusion_reason"])][:3]
-        more = f"; and {len(es) - 3} more" if len(es) > 3 else ""
-        raise CLIError(f"{data.path}: none of the {len(es)} selected rows can be pooled ({'; '.join(reasons)}{more})")
     kwargs: dict[str, Any] = dict(measure=measure, method=args.method, ci_method=ci_method_option(args.ci_method, getattr(args, "test", None)), level=args.level,
                                   pi_method=args.pi_method)
     with warnings.catch_warnings(record=True) as caught:
