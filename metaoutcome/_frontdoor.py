@@ -38,11 +38,48 @@ from ._checks import as_float_array, check_column, check_labels, check_same_leng
 from .measures import get_measure
 from .results import ExcludedRow
 
-__all__ = ["Resolved", "resolve", "LABEL_COLUMNS", "excluded_note", "frame_measure"]
+__all__ = ["Resolved", "resolve", "LABEL_COLUMNS", "NAME_COLUMNS", "excluded_note", "frame_measure", "study_labels"]
 
 FloatArray = NDArray[np.float64]
 #: Columns searched, in order, for study labels in a data frame.
 LABEL_COLUMNS: tuple[str, ...] = ("label", "trial_id", "trial", "study", "study_id", "slab")
+#: Columns searched, in order, for a study's name in a curated frame (the trial's short name first).
+NAME_COLUMNS: tuple[str, ...] = ("short_name", *LABEL_COLUMNS)
+
+
+def study_labels(frame: pd.DataFrame, column: str | None = None, *, arm: str | None = None) -> list[str]:
+    """Study labels for the rows of an effect-size frame (what ``metaoutcome pool`` prints).
+
+    ``column`` names them; otherwise each row takes the first non-empty of :data:`NAME_COLUMNS`
+    (``row i`` where none is), and among the rows to be pooled (``yi`` present) a name that
+    repeats gets the ``arm`` column's value added, then, if still repeated, its row.
+
+    >>> es = pd.DataFrame({"short_name": ["KN-010", "KN-010", None], "arm": ["pembro_2", "pembro_10", "x"],
+    ...                    "yi": [0.1, 0.2, 0.3]}, index=[2, 3, 4])
+    >>> study_labels(es, arm="arm")
+    ['KN-010 (pembro 2)', 'KN-010 (pembro 10)', 'row 4']
+    """
+    if column is not None:
+        values = check_column(frame, column, "labels")
+        return [str(v) if v is not None and v == v else f"row {i}" for i, v in zip(frame.index, values)]
+    sources = [c for c in NAME_COLUMNS if c in frame.columns]
+    out = []
+    for i, row in frame.iterrows():
+        name = next((str(row[c]) for c in sources if row[c] is not None and row[c] == row[c]), f"row {i}")
+        out.append(name)
+    pooled = frame["yi"].notna().to_numpy()
+    for extra in ([arm] if arm and arm in frame.columns else []) + [None]:
+        counts: dict[str, int] = {}
+        for name, p in zip(out, pooled):
+            if p:
+                counts[name] = counts.get(name, 0) + 1
+        if not any(n > 1 for n in counts.values()):
+            break
+        for k, (i, p) in enumerate(zip(frame.index, pooled)):
+            if p and counts[out[k]] > 1:
+                add = str(frame.at[i, extra]).replace("_", " ") if extra else f"row {i}"
+                out[k] = f"{out[k]} ({add})"
+    return out
 
 
 @dataclass(frozen=True)

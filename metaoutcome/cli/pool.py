@@ -41,7 +41,6 @@ POOL_TABLES: tuple[str, ...] = ("proportions", "medians", "hazard_ratios")
 _EFFECTS = "effect sizes"  # the mode of a file of yi and vi/sei
 _OUTCOME_COLUMN = {"proportions": "outcome", "medians": "outcome", "hazard_ratios": "endpoint"}
 _ARM_COLUMN = {"proportions": "arm", "medians": "arm", "hazard_ratios": "experimental_arm"}
-_LABEL_COLUMNS = ("short_name", "label", "trial_id", "trial", "study", "study_id", "slab")
 _EFFECT_TARGETS = ("yi", "vi", "sei")
 
 
@@ -354,30 +353,13 @@ def _effect_sizes(frame: pd.DataFrame, mode: str, measure: str, data: CSVFile) -
 
 
 def _labels(es: pd.DataFrame, mode: str, data: CSVFile, label: str | None) -> list[str]:
-    """Study labels: --label, else the trial's short name (arm added where a trial repeats)."""
-    if label is not None:
-        if label not in es.columns:
-            raise CLIError(f"--label {label}: {data.path} has no column {label!r}; its columns: {', '.join(map(str, es.columns))}")
-        return [str(v) if v is not None and v == v else f"row {i}" for i, v in zip(es.index, es[label])]
-    sources = [c for c in _LABEL_COLUMNS if c in es.columns]
-    out = []
-    for i, row in es.iterrows():
-        name = next((str(row[c]) for c in sources if row[c] is not None and row[c] == row[c]), f"row {i}")
-        out.append(name)
-    pooled = es["yi"].notna().to_numpy()
-    arm = _ARM_COLUMN.get(mode)
-    for extra in ([arm] if arm and arm in es.columns else []) + [None]:
-        counts: dict[str, int] = {}
-        for name, p in zip(out, pooled):
-            if p:
-                counts[name] = counts.get(name, 0) + 1
-        if not any(n > 1 for n in counts.values()):
-            break
-        for k, (i, p) in enumerate(zip(es.index, pooled)):
-            if p and counts[out[k]] > 1:
-                add = str(es.at[i, extra]).replace("_", " ") if extra else f"row {i}"
-                out[k] = f"{out[k]} ({add})"
-    return out
+    """Study labels: --label, else the trial's short name (arm added where a trial repeats):
+    :func:`metaoutcome._frontdoor.study_labels`."""
+    from .._frontdoor import study_labels
+
+    if label is not None and label not in es.columns:
+        raise CLIError(f"--label {label}: {data.path} has no column {label!r}; its columns: {', '.join(map(str, es.columns))}")
+    return study_labels(es, label, arm=_ARM_COLUMN.get(mode))
 
 
 # ------------------------------------------------------------------------------------------------
