@@ -309,12 +309,8 @@ def _effect_sizes(frame: pd.DataFrame, mode: str, measure: str, data: CSVFile) -
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            if mode == "proportions":
-                es = effects.from_proportions(frame, measure=measure, on_invalid="exclude")
-            elif mode == "medians":
-                es = effects.from_medians(frame, on_invalid="exclude")
-            elif mode == "hazard_ratios":
-                es = effects.from_hazard_ratios(frame, on_invalid="exclude")
+            if mode in POOL_TABLES:
+                es = effects.from_table(frame, mode, measure, on_invalid="exclude")
             else:
                 es = frame.copy()
                 es.attrs["measure"] = measure
