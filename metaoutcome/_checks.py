@@ -42,6 +42,21 @@ def positions(mask: NDArray[np.bool_], limit: int = 10) -> str:
     return f"[{shown}{more}]"
 
 
+def check_column(data: Any, name: str, arg: str) -> Any:
+    """The column ``name`` of the frame ``data``; otherwise ValueError naming ``arg`` and the columns.
+
+    >>> import pandas as pd
+    >>> check_column(pd.DataFrame({"yi": [0.1]}), "vi", "vi")
+    Traceback (most recent call last):
+    ...
+    ValueError: vi='vi' is not a column of data; the columns are: 'yi'
+    """
+    if name not in data.columns:
+        cols = ", ".join(repr(c) for c in data.columns)
+        raise ValueError(f"{arg}={name!r} is not a column of data; the columns are: {cols}")
+    return data[name]
+
+
 def check_choice(name: str, value: Any, allowed: Iterable[str], *, case_sensitive: bool = False) -> str:
     """Return ``value`` normalised to its canonical spelling in ``allowed``.
 

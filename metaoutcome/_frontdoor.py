@@ -34,15 +34,52 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ._checks import as_float_array, check_labels, check_same_length, positions
+from ._checks import as_float_array, check_column, check_labels, check_same_length, positions
 from .measures import get_measure
 from .results import ExcludedRow
 
-__all__ = ["Resolved", "resolve", "LABEL_COLUMNS", "excluded_note", "frame_measure"]
+__all__ = ["Resolved", "resolve", "LABEL_COLUMNS", "NAME_COLUMNS", "excluded_note", "frame_measure", "study_labels"]
 
 FloatArray = NDArray[np.float64]
 #: Columns searched, in order, for study labels in a data frame.
 LABEL_COLUMNS: tuple[str, ...] = ("label", "trial_id", "trial", "study", "study_id", "slab")
+#: Columns searched, in order, for a study's name in a curated frame (the trial's short name first).
+NAME_COLUMNS: tuple[str, ...] = ("short_name", *LABEL_COLUMNS)
+
+
+def study_labels(frame: pd.DataFrame, column: str | None = None, *, arm: str | None = None) -> list[str]:
+    """Study labels for the rows of an effect-size frame (what ``metaoutcome pool`` prints).
+
+    ``column`` names them; otherwise each row takes the first non-empty of :data:`NAME_COLUMNS`
+    (``row i`` where none is), and among the rows to be pooled (``yi`` present) a name that
+    repeats gets the ``arm`` column's value added, then, if still repeated, its row.
+
+    >>> es = pd.DataFrame({"short_name": ["KN-010", "KN-010", None], "arm": ["pembro_2", "pembro_10", "x"],
+    ...                    "yi": [0.1, 0.2, 0.3]}, index=[2, 3, 4])
+    >>> study_labels(es, arm="arm")
+    ['KN-010 (pembro 2)', 'KN-010 (pembro 10)', 'row 4']
+    """
+    if column is not None:
+        values = check_column(frame, column, "labels")
+        return [str(v) if v is not None and v == v else f"row {i}" for i, v in zip(frame.index, values)]
+    sources = [c for c in NAME_COLUMNS if c in frame.columns]
+    out = []
+    for i, row in frame.iterrows():
+        name = next((str(row[c]) for c in sources if row[c] is not None and row[c] == row[c]), f"row {i}")
+        out.append(name)
+    pooled = frame["yi"].notna().to_numpy()
+    for extra in ([arm] if arm and arm in frame.columns else []) + [None]:
+        counts: dict[str, int] = {}
+        for name, p in zip(out, pooled):
+            if p:
+                counts[name] = counts.get(name, 0) + 1
+        if not any(n > 1 for n in counts.values()):
+            break
+        for k, (i, p) in enumerate(zip(frame.index, pooled)):
+            if p and counts[out[k]] > 1:
+                add = str(frame.at[i, extra]).replace("_", " ") if extra else f"row {i}"
+                out[k] = f"{out[k]} ({add})"
+    return out
 
 
 @dataclass(frozen=True)
@@ -96,10 +133,7 @@ def _rows(index: pd.Index, mask: NDArray[np.bool_], limit: int = 10) -> str:
 def _column_values(data: pd.DataFrame, value: Any, arg: str, *, numeric: bool = True) -> Any:
     """A column of ``data`` named by ``value`` (str), or ``value`` itself (an array of len(data))."""
     if isinstance(value, str):
-        if value not in data.columns:
-            cols = ", ".join(repr(c) for c in data.columns)
-            raise ValueError(f"{arg}={value!r} is not a column of data; the columns are: {cols}")
-        col = data[value]
+        col = check_column(data, value, arg)
         if not numeric:
             return col
         num = pd.to_numeric(col, errors="coerce")
@@ -263,7 +297,11 @@ def _resolve_frame(yi: Any, vi: Any, sei: Any, data: Any, labels: Any, ni: Any, 
         excluded.append(ExcludedRow(row=int(index[i]), label=lab_all[i], reason=reason))
     keep = ~bad
     if not keep.any():
-        extra = f" (all {n} rows were excluded)" if n else ""
+        extra = ""
+        if n:  # say why, as the excluded-rows note does (the first three rows)
+            listed = "; ".join(f"row {e.row} ({e.label}): {e.reason}" for e in excluded[:3])
+            more = f"; and {n - 3} more" if n > 3 else ""
+            extra = f" (all {n} rows were excluded: {listed}{more})"
         raise ValueError(f"k=0: there are no studies for {what}{extra}; data must hold at least one usable row")
     lab = () if labels is False else tuple(s for s, kp in zip(lab_all, keep) if kp)
     return Resolved(

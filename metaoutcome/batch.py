@@ -32,17 +32,16 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from ._checks import level_percent
+from ._checks import check_column, level_percent
 from ._display import ReportMixin
 from ._frontdoor import fit_conditioned, resolve
 from ._parallel import ProgressCallback, block_rows, map_blocks, text_progress
+from ._warnings import user_stacklevel
 from .heterogeneity import Stack, stack_groups
 from .measures import get_measure
 from .options import KNHA_METHODS
 from .pooling import (
     COMMON_METHODS,
-    _column,
-    _user_stacklevel,
     check_model_options,
     fit_many,
     undefined_for_one_study,
@@ -162,7 +161,7 @@ def _group_inputs(
             raise ValueError("by= is required: the column(s) of data whose values define the meta-analyses")
         by_cols = [by] if isinstance(by, str) else list(by)
         for c in by_cols:
-            _column(data, c, "by")
+            check_column(data, c, "by")
         # the front door pool() and meta_regression() use: same exclusions, reasons and checks
         inp = resolve(yi, vi, sei, data, labels=False, required=by_cols, what="pooling")
         y, v, keep = inp.y, inp.v, inp.keep
@@ -357,7 +356,7 @@ def pool_batch(
     undefined_for_one_study(values, one)
     notes = _batch_notes(values, keys, excluded, one, method, ci_method, pi_method)
     for n in notes:
-        warnings.warn(n, UserWarning, stacklevel=_user_stacklevel())
+        warnings.warn(n, UserWarning, stacklevel=user_stacklevel())
     out = {name: values[name] for name in TABLE_COLUMNS}
     return BatchResult(keys=keys, values=out, method=method, ci_method=ci_method, pi_method=pi_method,
                        level=level_percent(level), measure=mname, excluded=excluded, notes=tuple(notes))  # fmt: skip

@@ -34,7 +34,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -67,8 +67,22 @@ class Problem:
         return f"{self.path}:{row}:{col}: {tag}{self.message}"
 
 
+class ProblemList:
+    """``errors`` and ``warnings`` of anything holding ``problems``: a read file, a validation report."""
+
+    problems: Sequence[Problem]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+
 @dataclass
-class CSVFile:
+class CSVFile(ProblemList):
     """A CSV as read: header, data rows as text (whitespace stripped, ``""`` for an empty cell), the
     line of each row, and every problem found.
 
@@ -82,14 +96,6 @@ class CSVFile:
     lines: list[int] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     renamed: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "warning"]
 
     @property
     def readable(self) -> bool:

@@ -45,9 +45,9 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from ._checks import as_float_array, check_counts, check_labels, check_level, check_number, check_same_length, level_percent
+from ._warnings import user_stacklevel
 from .options import GLMM_CI_METHODS, ci_method_option, pi_method_option
 from .heterogeneity import typical_variance
-from .pooling import _user_stacklevel
 from .results import PoolResult
 
 __all__ = ["pool_glmm", "glmm_loglik"]
@@ -508,7 +508,7 @@ def pool_glmm(
 
     def warn(msg: str) -> None:
         notes.append(msg)
-        warnings.warn(msg, UserWarning, stacklevel=_user_stacklevel())
+        warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
 
     # study-level logits as metafor's escalc(measure="PLO", add=1/2, to="only0")
     zero = (x == 0) | (x == n)

@@ -42,7 +42,6 @@ GLMM, equal proportions        error ("Response is constant")              tau^2
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -61,6 +60,7 @@ from ._checks import (
     level_percent,
 )
 from ._frontdoor import excluded_note, fit_conditioned, resolve
+from ._warnings import Notes as _Notes
 from .engine import dist
 from .engine.fit import fit_many, undefined_for_one_study
 from .engine.fit import fixed_heterogeneity as _fixed_het
@@ -80,40 +80,9 @@ FloatArray = NDArray[np.float64]
 
 
 
-class _Notes:
-    """Collects warnings: issues each with :func:`warnings.warn` and records it on the result."""
-
-    def __init__(self) -> None:
-        self.items: list[str] = []
-
-    def warn(self, msg: str) -> None:
-        self.items.append(msg)
-        warnings.warn(msg, UserWarning, stacklevel=_user_stacklevel())
-
-
-def _user_stacklevel() -> int:
-    """Stack level of the first frame outside metaoutcome, so warnings point at the user's call."""
-    import sys
-
-    level, frame = 1, sys._getframe(1)
-    while frame is not None and frame.f_globals.get("__name__", "").startswith("metaoutcome"):
-        level += 1
-        frame = frame.f_back  # type: ignore[assignment]
-    return level
-
-
 # ------------------------------------------------------------------------------------------------
 # input handling
 # ------------------------------------------------------------------------------------------------
-
-
-def _column(data: pd.DataFrame, name: str, arg: str) -> pd.Series:
-    if name not in data.columns:
-        cols = ", ".join(repr(c) for c in data.columns)
-        raise ValueError(f"{arg}={name!r} is not a column of data; the columns are: {cols}")
-    return data[name]
-
-
 
 
 def default_variance_columns(data: pd.DataFrame, vi: Any, sei: Any) -> tuple[Any, Any]:
@@ -389,14 +358,14 @@ def _tables(
     n1i: ArrayLike | None, n2i: ArrayLike | None, labels: Sequence[Any] | None, notes: _Notes,
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, tuple[str, ...], list[ExcludedRow]]:  # fmt: skip
     """Checked 2x2 tables; tables with a missing count are excluded and reported (as metafor omits them)."""
-    from .effects.binary import _other_cell  # (lazily: pool() need not load the effect-size package)
+    from .effects.binary import other_cell  # (lazily: pool() need not load the effect-size package)
 
     labels = check_labels(labels)
     cells = check_counts({"ai": ai, "ci": ci}, allow_nan=True)
     a, c = cells["ai"], cells["ci"]
     # the second cell of each arm, from it or from the arm size (the effect-size step's rule)
-    b = check_counts({"bi": _other_cell(a, bi, n1i, "bi", "n1i", "ai")}, allow_nan=True)["bi"]
-    d = check_counts({"di": _other_cell(c, di, n2i, "di", "n2i", "ci")}, allow_nan=True)["di"]
+    b = check_counts({"bi": other_cell(a, bi, n1i, "bi", "n1i", "ai")}, allow_nan=True)["bi"]
+    d = check_counts({"di": other_cell(c, di, n2i, "di", "n2i", "ci")}, allow_nan=True)["di"]
     k = check_same_length(ai=a, bi=b, ci=c, di=d) if labels is None else check_same_length(ai=a, bi=b, ci=c, di=d, labels=list(labels))
     lab = tuple(str(s) for s in labels) if labels is not None else tuple(f"Study {i + 1}" for i in range(k))
     missing = np.isnan(a) | np.isnan(b) | np.isnan(c) | np.isnan(d)
@@ -426,19 +395,13 @@ def _escalc_2x2(
     zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)
     adj = np.where(zero, add, 0.0)
     a, b, c, d = a + adj, b + adj, c + adj, d + adj
-    n1, n2 = a + b, c + d
-    p1, p2 = a / n1, c / n2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if measure == "OR":
-            yi = np.log(p1 / (1 - p1)) - np.log(p2 / (1 - p2))
-            vi = 1 / a + 1 / b + 1 / c + 1 / d
-        elif measure == "RR":
-            yi = np.log(p1) - np.log(p2)
-            vi = 1 / a - 1 / n1 + 1 / c - 1 / n2
-        elif measure == "RD":
-            yi = p1 - p2
-            vi = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
-        else:  # PETO
+    if measure != "PETO":  # the two-arm formulas (effects.binary.cell_effects, loaded lazily as above)
+        from .effects.binary import cell_effects
+
+        yi, vi = cell_effects(measure, a, b, c, d)
+    else:
+        n1, n2 = a + b, c + d
+        with np.errstate(divide="ignore", invalid="ignore"):
             n = n1 + n2
             xt, yt = a + c, b + d
             e = xt * n1 / n

@@ -152,8 +152,7 @@ class SubgroupResult(Printable):
         tau^2") and an F test is printed as such. Keywords go to
         :func:`metaoutcome.plotting.forest`.
         """
-        from .plotting import forest
-        from .plotting._style import get_layout
+        from .plotting import forest, get_layout
 
         common = self.tau2_mode == "common" and self.overall.model != "common"
         if common:
@@ -163,7 +162,7 @@ class SubgroupResult(Printable):
                       subgroup_test=self._forest_test_text(kwargs.get("layout", "default")), **kwargs)
 
     def _forest_test_text(self, layout: Any) -> str:
-        from .plotting._style import get_layout
+        from .plotting import get_layout
         from .plotting.forest import subgroup_test_text
 
         head = "Test for subgroup differences (common \u03c4\u00b2)" if self.tau2_mode == "common" else \

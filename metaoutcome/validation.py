@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ._schema import Table, data_dir, package_tables
-from .csvfile import CSVFile, Problem, Severity, read_csv_file
+from .csvfile import CSVFile, Problem, ProblemList, Severity, read_csv_file
 
 __all__ = [
     "Problem",
@@ -49,7 +49,7 @@ HR_ASYMMETRY_WARN = 0.1
 
 
 @dataclass(frozen=True)
-class ValidationReport:
+class ValidationReport(ProblemList):
     """What :func:`validate_files` found.
 
     Attributes
@@ -62,14 +62,6 @@ class ValidationReport:
 
     problems: tuple[Problem, ...]
     checked: tuple[tuple[str, str, int], ...] = field(default=())
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "warning"]
 
     @property
     def ok(self) -> bool:

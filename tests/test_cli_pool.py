@@ -135,8 +135,12 @@ def test_text_is_the_library_printout(capsys: Capsys) -> None:
         (["--method", "PM", "--ci-method", "knha"], dict(method="PM", ci_method="knha")),
         (["--ci-method", "t", "--level", "90"], dict(ci_method="t", level=90)),
         (["--ci-method", "adhoc", "--pi-method", "hts"], dict(ci_method="adhoc", pi_method="hts")),
+        (["--ci-method", "hksj"], dict(ci_method="hksj")),
+        (["--test", "knha"], dict(test="knha")),
+        (["--test", "HAKN", "--ci-method", "knha"], dict(ci_method="hakn")),
     ],
-    ids=["default", "DL", "FE-lowercase", "PM-knha", "t-level90", "adhoc-hts"],
+    ids=["default", "DL", "FE-lowercase", "PM-knha", "t-level90", "adhoc-hts", "hksj-alias", "metafor-test",
+         "test-and-ci-method-agree"],
 )
 def test_model_options_equal_library(capsys: Capsys, options: list[str], kwargs: dict[str, Any]) -> None:
     es = hr_effects("OS")
@@ -444,7 +448,8 @@ def test_error_measure(capsys: Capsys) -> None:
     "option, value, allowed",
     [
         ("--method", "XX", "REML, DL, HE, HS, SJ, ML, EB, PM, FE, EE, CE"),
-        ("--ci-method", "hksj", "z, t, knha, adhoc"),
+        ("--ci-method", "hkx", "z, t, knha, adhoc"),
+        ("--test", "hkx", "z, t, knha, adhoc"),
         ("--pi-method", "riley", "default, hts"),
         ("--layout", "cochrane", "default, revman, jama"),
         ("--format", "xlsx", "text, csv, markdown"),
@@ -452,6 +457,13 @@ def test_error_measure(capsys: Capsys) -> None:
 )
 def test_error_invalid_choice(capsys: Capsys, option: str, value: str, allowed: str) -> None:
     assert_one_error(capsys, [HR, option, value], f"argument {option}: '{value}' is not one of {allowed}", "--help")
+
+
+def test_error_ambiguous_or_disagreeing_ci_method(capsys: Capsys) -> None:
+    # the library's rule (metaoutcome.options): "hk" could mean knha or adhoc; two values that disagree are refused
+    assert_one_error(capsys, [HR, "--ci-method", "hk"], "argument --ci-method: 'hk' is ambiguous", "adhoc")
+    assert_one_error(capsys, [HR, "--outcome", "OS", "--ci-method", "z", "--test", "knha"],
+                     "ci_method='z' and test='knha' disagree")
 
 
 @pytest.mark.parametrize("value, why", [("150", "is not a confidence level"), ("0", "is not a confidence level"),
@@ -518,7 +530,14 @@ def test_error_not_a_number_in_minimal_file(capsys: Capsys, tmp_path: Path) -> N
 
 def test_error_nothing_to_pool(capsys: Capsys, tmp_path: Path) -> None:
     path = write(tmp_path, "synthetic.csv", "study,hr,ci_low,ci_high\nA,0.8,,\nB,0.7,,\n")
-    assert_one_error(capsys, [path], f"{path}: none of the 2 selected rows can be pooled", "row 2: no CI")
+    line = assert_one_error(capsys, [path], f"{path}: k=0: there are no studies for pooling (all 2 rows were excluded: "
+                                            "row 2 (A): no CI", "row 3 (B): no CI")
+    # the library's own message: the command line and pool() report excluded rows the same way
+    with pytest.raises(ValueError) as info, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        es = effects.from_hazard_ratios(pd.read_csv(path, index_col=False).set_axis([2, 3]), on_invalid="exclude")
+        mo.pool(es.assign(label=es["study"]), labels="label", measure="HR")
+    assert line == f"metaoutcome pool: error: {path}: {info.value}"
 
 
 def test_notes_are_printed_with_the_result_and_do_not_fail(capsys: Capsys, tmp_path: Path) -> None:

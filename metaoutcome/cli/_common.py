@@ -6,13 +6,15 @@ import argparse
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
+from ..options import CI_METHOD_ALIASES, CI_METHOD_AMBIGUOUS, CI_METHODS, COMMON_METHODS, PI_METHODS, TAU2_METHODS
+from ..options import choice as option_choice
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..csvfile import CSVFile
 
-#: Model choices, as :func:`metaoutcome.pooling.pool` (kept here so ``--help`` does not import scipy).
-METHODS: tuple[str, ...] = ("REML", "DL", "HE", "HS", "SJ", "ML", "EB", "PM", "FE", "EE", "CE")
-CI_METHODS: tuple[str, ...] = ("z", "t", "knha", "adhoc")
-PI_METHODS: tuple[str, ...] = ("default", "hts")
+#: Model choices: the library's vocabularies (:mod:`metaoutcome.options` imports no scipy, so ``--help`` stays fast).
+#: ``METHODS`` is shown default first: REML, the other tau^2 estimators, then the common-effect names.
+METHODS: tuple[str, ...] = ("REML",) + tuple(m for m in TAU2_METHODS if m != "REML") + COMMON_METHODS
 LAYOUTS: tuple[str, ...] = ("default", "revman", "jama")
 FORMATS: tuple[str, ...] = ("text", "csv", "markdown")
 FIGURE_TYPES: tuple[str, ...] = ("pdf", "png", "svg")
@@ -38,14 +40,26 @@ def one_line(text: str) -> str:
     return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
 
 
-def choice(allowed: Sequence[str]) -> Callable[[str], str]:
-    """An argparse ``type`` accepting ``allowed`` in any case and returning the canonical spelling."""
+def choice(allowed: Sequence[str], aliases: dict[str, str] | None = None,
+           ambiguous: dict[str, str] | None = None) -> Callable[[str], str]:
+    """An argparse ``type`` accepting ``allowed`` in any case, or an alias, and returning the canonical
+    spelling: the library's rule (:func:`metaoutcome.options.choice`) with a command-line message.
+
+    >>> choice(CI_METHODS, CI_METHOD_ALIASES)("HKSJ")
+    'knha'
+    """
 
     def parse(text: str) -> str:
-        for a in allowed:
-            if text.lower() == a.lower():
-                return a
-        raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(allowed)}")
+        try:
+            return option_choice("value", text, tuple(allowed), aliases, ambiguous)
+        except ValueError as exc:
+            if ambiguous and text.strip().lower() in ambiguous:
+                raise argparse.ArgumentTypeError(f"{text!r} is ambiguous: {ambiguous[text.strip().lower()]}; "
+                                                 f"give one of {', '.join(allowed)}") from exc
+            alias = ""
+            if aliases:
+                alias = " (or " + ", ".join(f"{k} = {v}" for k, v in aliases.items()) + ")"
+            raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(allowed)}{alias}") from exc
 
     parse.__name__ = "choice"
     return parse

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..options import CI_METHOD_ALIASES, CI_METHOD_AMBIGUOUS, ci_method_option
 from ._common import (
     CI_METHODS, FIGURE_TYPES, FORMATS, FORMATTER, LAYOUTS, METHODS, PI_METHODS, CLIError, add_map, add_traceback,
     choice, examples, level, one_line, parse_map, read_csv,
@@ -40,7 +41,6 @@ POOL_TABLES: tuple[str, ...] = ("proportions", "medians", "hazard_ratios")
 _EFFECTS = "effect sizes"  # the mode of a file of yi and vi/sei
 _OUTCOME_COLUMN = {"proportions": "outcome", "medians": "outcome", "hazard_ratios": "endpoint"}
 _ARM_COLUMN = {"proportions": "arm", "medians": "arm", "hazard_ratios": "experimental_arm"}
-_LABEL_COLUMNS = ("short_name", "label", "trial_id", "trial", "study", "study_id", "slab")
 _EFFECT_TARGETS = ("yi", "vi", "sei")
 
 
@@ -309,12 +309,8 @@ def _effect_sizes(frame: pd.DataFrame, mode: str, measure: str, data: CSVFile) -
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            if mode == "proportions":
-                es = effects.from_proportions(frame, measure=measure, on_invalid="exclude")
-            elif mode == "medians":
-                es = effects.from_medians(frame, on_invalid="exclude")
-            elif mode == "hazard_ratios":
-                es = effects.from_hazard_ratios(frame, on_invalid="exclude")
+            if mode in POOL_TABLES:
+                es = effects.from_table(frame, mode, measure, on_invalid="exclude")
             else:
                 es = frame.copy()
                 es.attrs["measure"] = measure
@@ -353,30 +349,13 @@ def _effect_sizes(frame: pd.DataFrame, mode: str, measure: str, data: CSVFile) -
 
 
 def _labels(es: pd.DataFrame, mode: str, data: CSVFile, label: str | None) -> list[str]:
-    """Study labels: --label, else the trial's short name (arm added where a trial repeats)."""
-    if label is not None:
-        if label not in es.columns:
-            raise CLIError(f"--label {label}: {data.path} has no column {label!r}; its columns: {', '.join(map(str, es.columns))}")
-        return [str(v) if v is not None and v == v else f"row {i}" for i, v in zip(es.index, es[label])]
-    sources = [c for c in _LABEL_COLUMNS if c in es.columns]
-    out = []
-    for i, row in es.iterrows():
-        name = next((str(row[c]) for c in sources if row[c] is not None and row[c] == row[c]), f"row {i}")
-        out.append(name)
-    pooled = es["yi"].notna().to_numpy()
-    arm = _ARM_COLUMN.get(mode)
-    for extra in ([arm] if arm and arm in es.columns else []) + [None]:
-        counts: dict[str, int] = {}
-        for name, p in zip(out, pooled):
-            if p:
-                counts[name] = counts.get(name, 0) + 1
-        if not any(n > 1 for n in counts.values()):
-            break
-        for k, (i, p) in enumerate(zip(es.index, pooled)):
-            if p and counts[out[k]] > 1:
-                add = str(es.at[i, extra]).replace("_", " ") if extra else f"row {i}"
-                out[k] = f"{out[k]} ({add})"
-    return out
+    """Study labels: --label, else the trial's short name (arm added where a trial repeats):
+    :func:`metaoutcome._frontdoor.study_labels`."""
+    from .._frontdoor import study_labels
+
+    if label is not None and label not in es.columns:
+        raise CLIError(f"--label {label}: {data.path} has no column {label!r}; its columns: {', '.join(map(str, es.columns))}")
+    return study_labels(es, label, arm=_ARM_COLUMN.get(mode))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -424,12 +403,7 @@ def _pool(es: pd.DataFrame, data: CSVFile, measure: str, args: argparse.Namespac
     from ..pooling import pool
     from ..subgroups import subgroup_analysis
 
-    usable = es["yi"].notna() & es["vi"].notna()
-    if not usable.any():
-        reasons = [f"row {i}: {r}" for i, r in zip(es.index, es["exclusion_reason"])][:3]
-        more = f"; and {len(es) - 3} more" if len(es) > 3 else ""
-        raise CLIError(f"{data.path}: none of the {len(es)} selected rows can be pooled ({'; '.join(reasons)}{more})")
-    kwargs: dict[str, Any] = dict(measure=measure, method=args.method, ci_method=args.ci_method, level=args.level,
+    kwargs: dict[str, Any] = dict(measure=measure, method=args.method, ci_method=ci_method_option(args.ci_method, getattr(args, "test", None)), level=args.level,
                                   pi_method=args.pi_method)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -605,6 +579,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "# effect sizes you computed: log HR and its standard error",
             "metaoutcome pool effects.csv --yi logHR --sei se --label study --measure HR",
             "metaoutcome pool effects.csv --yi yi --vi vi --method DL --level 90 --pi-method hts",
+            "# metafor's names: test= for the CI method, hksj/hakn for knha",
+            "metaoutcome pool effects.csv --yi yi --vi vi --test hksj",
             "# your own trials and sources tables, not the bundled ones; only HCC trials",
             "metaoutcome pool my_medians.csv --trials my_trials.csv --sources my_sources.csv --standalone --where cancer=HCC",
             "# the result as CSV or Markdown; the Python traceback of an error",
@@ -641,9 +617,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         f"MED; effect sizes any of {measures} (default GEN)")
     g.add_argument("--method", type=choice(METHODS), default="REML", metavar="{" + ",".join(METHODS) + "}",
                    help="tau^2 estimator of the random-effects model, or FE/EE/CE for a common effect (default: %(default)s)")
-    g.add_argument("--ci-method", type=choice(CI_METHODS), default="z", metavar="{" + ",".join(CI_METHODS) + "}",
-                   help="CI of the pooled estimate: normal, t, Hartung-Knapp-Sidik-Jonkman, or HKSJ floored at 1 "
-                        "(metafor test=; default: %(default)s)")
+    g.add_argument("--ci-method", type=choice(CI_METHODS, CI_METHOD_ALIASES, CI_METHOD_AMBIGUOUS), default=None,
+                   metavar="{" + ",".join(CI_METHODS) + "}",
+                   help="CI of the pooled estimate: normal, t, Hartung-Knapp-Sidik-Jonkman (also hksj, hakn), or HKSJ "
+                        "floored at 1 (metafor test=; default: z)")
+    g.add_argument("--test", type=choice(CI_METHODS, CI_METHOD_ALIASES, CI_METHOD_AMBIGUOUS), default=None,
+                   metavar="{" + ",".join(CI_METHODS) + "}",
+                   help="metafor's name for --ci-method (give either; both only if they agree)")
     g.add_argument("--level", type=level, default=95.0, metavar="PERCENT",
                    help="confidence level of the pooled and per-study CIs, a percentage (95) or a proportion "
                         "(0.95, read as 95%%, as metafor reads it) (default: %(default)g)")

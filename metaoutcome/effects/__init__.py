@@ -23,6 +23,7 @@ Function                    From                                                
 ``from_proportions``        a proportions frame                                         PR ... PFT
 ``from_hazard_ratios``      a hazard-ratio frame                                        HR
 ``from_medians``            a medians frame                                             MED
+``from_table``              a frame of a named curated table (one of the three above)   as above
 ``combine_shared_control``  comparisons sharing one control arm -> one per trial        any
 ==========================  ==========================================================  ========
 
@@ -39,6 +40,8 @@ The same figure from the bundled data (CheckMate 057 printed its OS HR with a 96
                 row_id  ci_level       yi       vi
 0  checkmate_057_os_hr      96.0 -0.31471  0.01002
 """
+
+import pandas as pd
 
 from ._common import ConversionWarning, ExclusionWarning
 from .binary import two_arm_es
@@ -76,6 +79,49 @@ __all__ = [
     "median_of_medians",
     "MedianOfMedians",
     "from_medians",
+    "from_table",
+    "TABLE_CONVERTERS",
     "combine_shared_control",
     "shared_control_correlation",
 ]
+
+#: The curated outcome tables the frame converters read, and their default measures.
+TABLE_CONVERTERS: dict[str, str] = {"proportions": "PLO", "medians": "MED", "hazard_ratios": "HR"}
+
+
+def from_table(frame: pd.DataFrame, table: str, measure: str | None = None, *,
+               on_invalid: str = "raise") -> pd.DataFrame:
+    """Effect sizes from a frame in the layout of the curated ``table``: the converter that
+    table needs (:func:`from_proportions`, :func:`from_medians` or :func:`from_hazard_ratios`).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Rows of a ``proportions``, ``medians`` or ``hazard_ratios`` table (curated or your own).
+    table : {"proportions", "medians", "hazard_ratios"}
+        The table's layout.
+    measure : str, optional
+        For proportions, the measure (default "PLO"); the other tables have one measure.
+    on_invalid : {"raise", "exclude"}, default "raise"
+        As the converters.
+
+    Returns
+    -------
+    pandas.DataFrame
+        What the converter returns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> es = from_table(pd.DataFrame({"events": [12], "n": [40]}), "proportions", "PR")
+    >>> es[["yi", "vi"]].round(4).values.tolist()
+    [[0.3, 0.0052]]
+    """
+    from .._checks import check_choice
+
+    name = check_choice("table", table, tuple(TABLE_CONVERTERS))
+    if name == "proportions":
+        return from_proportions(frame, measure=measure or "PLO", on_invalid=on_invalid)
+    if name == "medians":
+        return from_medians(frame, on_invalid=on_invalid)
+    return from_hazard_ratios(frame, on_invalid=on_invalid)

@@ -1,6 +1,6 @@
 """Plumbing shared by the effect-size converters: input rules, result frames, corrections.
 
-Every converter states its input rules as a list of :class:`Problem` objects (argument, rule,
+Every converter states its input rules as a list of :class:`RuleViolation` objects (argument, rule,
 positions that break it). The array-level functions raise on the first problem; the DataFrame
 entry points either raise naming the column and row labels or keep the row with an
 ``exclusion_reason`` (``on_invalid="exclude"``). One set of rules, two ways of reporting it.
@@ -37,7 +37,7 @@ class ExclusionWarning(UserWarning):
 
 
 @dataclass(frozen=True)
-class Problem:
+class RuleViolation:
     """Rows of argument ``arg`` that break ``rule`` (``mask`` true where broken)."""
 
     arg: str
@@ -62,7 +62,7 @@ class Problem:
         return f"{name} must be {self.rule}; {where} are not{detail}"
 
 
-def raise_problems(problems: Sequence[Problem]) -> None:
+def raise_problems(problems: Sequence[RuleViolation]) -> None:
     """Raise ``ValueError`` for the first problem that has any offending position."""
     for p in problems:
         if np.any(p.mask):
@@ -134,7 +134,7 @@ def level_column_percent(lvl: FloatArray) -> tuple[FloatArray, BoolArray]:
     return np.where(bad, np.nan, pct), bad
 
 
-#: the rule a ci_level value breaks, for Problem messages
+#: the rule a ci_level value breaks, for RuleViolation messages
 LEVEL_COLUMN_RULE = "a confidence level (95 or 0.95; values in (0, 0.5] are ambiguous, >= 100 impossible)"
 
 
@@ -282,7 +282,7 @@ class Exclusions:
         return ["; ".join(r) if r else None for r in self.reasons]
 
 
-def handle_problems(problems: Sequence[Problem], exclusions: Exclusions, on_invalid: str,
+def handle_problems(problems: Sequence[RuleViolation], exclusions: Exclusions, on_invalid: str,
                     labels: Sequence[Any], columns: Mapping[str, str]) -> None:
     """Raise (naming column and row labels) or record the rows as excluded."""
     for p in problems:

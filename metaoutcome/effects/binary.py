@@ -13,7 +13,7 @@ from numpy.typing import ArrayLike
 from .._checks import check_choice, check_flag, count_violations
 from ._common import (
     FloatArray,
-    Problem,
+    RuleViolation,
     check_lengths,
     check_to,
     correction_mask,
@@ -34,8 +34,51 @@ def _wmean(x: FloatArray, w: FloatArray) -> float:
     return float(np.sum(x[ok] * w[ok]) / np.sum(w[ok])) if ok.any() else float("nan")
 
 
-def _other_cell(a: FloatArray, cell: ArrayLike | None, total: ArrayLike | None, cell_name: str,
-                total_name: str, a_name: str) -> FloatArray:
+def cell_effects(measure: str, a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray,
+                 vtype: str = "LS") -> tuple[FloatArray, FloatArray]:
+    """``(yi, vi)`` of OR, RR or RD from 2x2 cells already corrected (metafor ``escalc``'s formulas).
+
+    The one place the two-arm formulas live: :func:`two_arm_es` and the Mantel-Haenszel fit's
+    per-study effect sizes (:func:`metaoutcome.pool_mh`) both call it.
+
+    >>> yi, vi = cell_effects("OR", *(np.array([x], dtype=float) for x in (4, 119, 11, 128)))
+    >>> round(float(yi[0]), 4), round(float(vi[0]), 4)
+    (-0.9387, 0.3571)
+    """
+    n1 = a + b
+    n2 = c + d
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p1 = a / n1
+        p2 = c / n2
+        if measure == "OR":
+            yi = np.log(p1 / (1 - p1)) - np.log(p2 / (1 - p2))
+            vi = 1 / a + 1 / b + 1 / c + 1 / d
+        elif measure == "RR":
+            yi = np.log(p1) - np.log(p2)
+            vi = 1 / a - 1 / n1 + 1 / c - 1 / n2
+        else:
+            yi = p1 - p2
+            if vtype == "LS":
+                vi = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
+            elif vtype == "UB":
+                vi = p1 * (1 - p1) / (n1 - 1) + p2 * (1 - p2) / (n2 - 1)
+            else:
+                m1 = _wmean(p1, n1)
+                m2 = _wmean(p2, n2)
+                vi = m1 * (1 - m1) / n1 + m2 * (1 - m2) / n2
+    return yi, vi
+
+
+def other_cell(a: FloatArray, cell: ArrayLike | None, total: ArrayLike | None, cell_name: str,
+               total_name: str, a_name: str) -> FloatArray:
+    """The second cell of an arm: given (checked to add up to ``total``), or ``total - a``.
+
+    The one 2x2 completion rule, shared by :func:`two_arm_es`, :func:`metaoutcome.pool_mh` and
+    :func:`metaoutcome.pool_peto`.
+
+    >>> other_cell(np.array([4.0]), None, [123], "bi", "n1i", "ai")
+    array([119.])
+    """
     if cell is None and total is None:
         raise ValueError(f"give either {cell_name} (non-events) or {total_name} (group size)")
     if total is not None:
@@ -46,11 +89,11 @@ def _other_cell(a: FloatArray, cell: ArrayLike | None, total: ArrayLike | None, 
             check_lengths(**{a_name: a, cell_name: b})
             with np.errstate(invalid="ignore"):
                 bad = np.abs(a + b - nt) > 0
-            raise_problems([Problem(total_name, f"equal to {a_name} + {cell_name}", bad,
+            raise_problems([RuleViolation(total_name, f"equal to {a_name} + {cell_name}", bad,
                                     {total_name: nt, a_name: a, cell_name: b})])
             return b
         # the one count rule: the group size is a whole number > 0 and holds the events
-        raise_problems([Problem(arg, rule, mask, shown) for arg, rule, mask, shown in
+        raise_problems([RuleViolation(arg, rule, mask, shown) for arg, rule, mask, shown in
                         count_violations({a_name: a}, {total_name: nt}, [(a_name, total_name)])])
         return nt - a
     return float_arg(cell_name, cell)
@@ -127,10 +170,10 @@ def two_arm_es(
     a = float_arg("ai", ai)
     c = float_arg("ci", ci)
     check_lengths(ai=a, ci=c)
-    b = _other_cell(a, bi, n1i, "bi", "n1i", "ai")
-    d = _other_cell(c, di, n2i, "di", "n2i", "ci")
+    b = other_cell(a, bi, n1i, "bi", "n1i", "ai")
+    d = other_cell(c, di, n2i, "di", "n2i", "ci")
     check_lengths(ai=a, bi=b, ci=c, di=d)
-    raise_problems([Problem(arg, rule, mask, shown) for arg, rule, mask, shown in
+    raise_problems([RuleViolation(arg, rule, mask, shown) for arg, rule, mask, shown in
                     count_violations({"ai": a, "bi": b, "ci": c, "di": d})])
     ni_u = a + b + c + d
     if check_flag("drop00", drop00):
@@ -139,26 +182,6 @@ def two_arm_es(
     zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)
     corr = correction_mask(zero, to, add_v) & ~np.isnan(a + b + c + d)
     a, b, c, d = (x + add_v * corr for x in (a, b, c, d))
-    n1 = a + b
-    n2 = c + d
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p1 = a / n1
-        p2 = c / n2
-        if m == "OR":
-            yi = np.log(p1 / (1 - p1)) - np.log(p2 / (1 - p2))
-            vi = 1 / a + 1 / b + 1 / c + 1 / d
-        elif m == "RR":
-            yi = np.log(p1) - np.log(p2)
-            vi = 1 / a - 1 / n1 + 1 / c - 1 / n2
-        else:
-            yi = p1 - p2
-            if vt == "LS":
-                vi = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
-            elif vt == "UB":
-                vi = p1 * (1 - p1) / (n1 - 1) + p2 * (1 - p2) / (n2 - 1)
-            else:
-                m1 = _wmean(p1, n1)
-                m2 = _wmean(p2, n2)
-                vi = m1 * (1 - m1) / n1 + m2 * (1 - m2) / n2
+    yi, vi = cell_effects(m, a, b, c, d, vt)
     yi, vi = inf_to_nan(np.asarray(yi, dtype=float), np.asarray(vi, dtype=float), f"measure {m!r}")
     return result_frame(yi, vi, m, ni=ni_u, corrected=corr)

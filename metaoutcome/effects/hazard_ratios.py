@@ -26,7 +26,7 @@ from ._common import (
     ConversionWarning,
     Exclusions,
     FloatArray,
-    Problem,
+    RuleViolation,
     check_frame,
     check_lengths,
     column,
@@ -214,21 +214,21 @@ def parse_p_values(texts: Sequence[Any] | pd.Series | ArrayLike, errors: str = "
 
 
 def _ci_problems(hr: FloatArray, lower: FloatArray, upper: FloatArray, bounds: str,
-                 names: tuple[str, str, str] = ("hr", "lower", "upper")) -> list[Problem]:
+                 names: tuple[str, str, str] = ("hr", "lower", "upper")) -> list[RuleViolation]:
     h, lo_n, up_n = names
     with np.errstate(invalid="ignore"):
         probs = [
-            Problem(h, "> 0 (a hazard ratio)", hr <= 0, {h: hr}),
-            Problem(lo_n, "> 0 (a bound of a hazard ratio)", lower <= 0, {lo_n: lower}),
-            Problem(up_n, "> 0 (a bound of a hazard ratio)", upper <= 0, {up_n: upper}),
-            Problem(lo_n, f"< {up_n} (bounds reversed?)", lower >= upper, {lo_n: lower, up_n: upper}),
-            Problem(h, f"within [{lo_n}, {up_n}] (the CI must contain the estimate)",
+            RuleViolation(h, "> 0 (a hazard ratio)", hr <= 0, {h: hr}),
+            RuleViolation(lo_n, "> 0 (a bound of a hazard ratio)", lower <= 0, {lo_n: lower}),
+            RuleViolation(up_n, "> 0 (a bound of a hazard ratio)", upper <= 0, {up_n: upper}),
+            RuleViolation(lo_n, f"< {up_n} (bounds reversed?)", lower >= upper, {lo_n: lower, up_n: upper}),
+            RuleViolation(h, f"within [{lo_n}, {up_n}] (the CI must contain the estimate)",
                     (hr < lower) | (hr > upper), {h: hr, lo_n: lower, up_n: upper}),
         ]
         if bounds == "lower":
-            probs.append(Problem(h, f"> {lo_n} when bounds='lower'", hr == lower, {h: hr, lo_n: lower}))
+            probs.append(RuleViolation(h, f"> {lo_n} when bounds='lower'", hr == lower, {h: hr, lo_n: lower}))
         if bounds == "upper":
-            probs.append(Problem(h, f"< {up_n} when bounds='upper'", hr == upper, {h: hr, up_n: upper}))
+            probs.append(RuleViolation(h, f"< {up_n} when bounds='upper'", hr == upper, {h: hr, up_n: upper}))
     return probs
 
 
@@ -346,13 +346,13 @@ def _p_core(yi: FloatArray, p: FloatArray) -> FloatArray:
 
 
 def _p_problems(hr: FloatArray, p: FloatArray, rel: Sequence[str | None], hr_name: str = "hr",
-                p_name: str = "p") -> list[Problem]:
+                p_name: str = "p") -> list[RuleViolation]:
     gt = np.array([r == ">" for r in rel], dtype=bool)
     with np.errstate(invalid="ignore"):
         return [
-            Problem(hr_name, "> 0 (a hazard ratio)", hr <= 0, {hr_name: hr}),
-            Problem(p_name, "in (0, 1]", (p <= 0) | (p > 1), {p_name: p}),
-            Problem(p_name, "an exact value or an upper bound ('<'); a lower bound ('>') gives no "
+            RuleViolation(hr_name, "> 0 (a hazard ratio)", hr <= 0, {hr_name: hr}),
+            RuleViolation(p_name, "in (0, 1]", (p <= 0) | (p > 1), {p_name: p}),
+            RuleViolation(p_name, "an exact value or an upper bound ('<'); a lower bound ('>') gives no "
                     "usable SE", gt, {p_name: p}),
         ]
 
@@ -463,7 +463,7 @@ def hr_from_logrank(o_minus_e: ArrayLike, v: ArrayLike) -> pd.DataFrame:
     vv = float_arg("v", v)
     check_lengths(o_minus_e=oe, v=vv)
     with np.errstate(invalid="ignore"):
-        raise_problems([Problem("v", "> 0 (a logrank variance)", vv <= 0, {"v": vv})])
+        raise_problems([RuleViolation("v", "> 0 (a logrank variance)", vv <= 0, {"v": vv})])
     return result_frame(oe / vv, 1.0 / vv, "HR")
 
 
@@ -504,9 +504,9 @@ def hr_from_events(observed1: ArrayLike, expected1: ArrayLike, observed2: ArrayL
              ("expected2", expected2))}
     check_lengths(**arrs)
     with np.errstate(invalid="ignore"):
-        raise_problems([Problem(name, "> 0", x <= 0, {name: x}) for name, x in arrs.items()])
+        raise_problems([RuleViolation(name, "> 0", x <= 0, {name: x}) for name, x in arrs.items()])
     # observed events are counts (the one count rule); expected events are not
-    raise_problems([Problem(a, r, mk, sh) for a, r, mk, sh in
+    raise_problems([RuleViolation(a, r, mk, sh) for a, r, mk, sh in
                     count_violations({"observed1": arrs["observed1"], "observed2": arrs["observed2"]})])
     o1, e1, o2, e2 = arrs.values()
     return result_frame(np.log(o1 / e1) - np.log(o2 / e2), 1 / e1 + 1 / e2, "HR")
@@ -622,7 +622,7 @@ def from_hazard_ratios(
                 unreadable[i] = True
                 continue
             pv[i], rel[i] = parsed.value, parsed.relation
-        handle_problems([Problem("p_value", "a readable p-value in (0, 1] (e.g. '0.02', '<0.001')",
+        handle_problems([RuleViolation("p_value", "a readable p-value in (0, 1] (e.g. '0.02', '<0.001')",
                                  unreadable)], excl, on_invalid, labels, colnames)
     # one-sided p-values (KEYNOTE-240 prints them) are doubled to the two-sided value the
     # SE formula needs; this assumes the one-sided test is in the direction of the observed HR
@@ -631,7 +631,7 @@ def from_hazard_ratios(
     if scol is not None and scol in frame.columns:
         sided = pd.to_numeric(frame[scol], errors="coerce").to_numpy(dtype=float)
         bad_sided = ~np.isnan(sided) & ~np.isin(sided, (1.0, 2.0))
-        handle_problems([Problem("p_sided", "1 or 2 (one- or two-sided)", bad_sided, {"p_sided": sided})],
+        handle_problems([RuleViolation("p_sided", "1 or 2 (one- or two-sided)", bad_sided, {"p_sided": sided})],
                         excl, on_invalid, labels, colnames)
         one_sided = sided == 1.0
         pv = np.where(one_sided, np.minimum(2.0 * pv, 1.0), pv)
@@ -653,7 +653,7 @@ def from_hazard_ratios(
     with np.errstate(invalid="ignore"):
         bad_level = use_ci & ~((lvl_used > 0) & (lvl_used < 100))
     bad_level = bad_level | (use_ci & lvl_bad)
-    problems = [Problem("ci_level", LEVEL_COLUMN_RULE, bad_level, {"ci_level": lvl_used})]
+    problems = [RuleViolation("ci_level", LEVEL_COLUMN_RULE, bad_level, {"ci_level": lvl_used})]
     nan_ci = np.where(use_ci, 1.0, np.nan)
     problems += _ci_problems(h * nan_ci, lo * nan_ci, up * nan_ci, b, (colnames["hr"], colnames["ci_low"], colnames["ci_high"]))
     nan_p = np.where(use_p, 1.0, np.nan)

@@ -24,7 +24,7 @@ from ._common import (
     ConversionWarning,
     Exclusions,
     FloatArray,
-    Problem,
+    RuleViolation,
     bool_column,
     check_frame,
     check_lengths,
@@ -64,7 +64,7 @@ class _ArmSE:
     se_log: FloatArray  # SE of ln(median)
     se_nat: FloatArray  # SE of the median (months)
     method: np.ndarray  # se_method label per row (object; None where no SE)
-    problems: list[Problem]
+    problems: list[RuleViolation]
 
 
 def _arm_se(m: FloatArray, lo: FloatArray, up: FloatArray, lv: FloatArray, nr: BoolArray,
@@ -87,21 +87,21 @@ def _arm_se(m: FloatArray, lo: FloatArray, up: FloatArray, lv: FloatArray, nr: B
         lo_rule = lo < 0 if min_lo is not None else lo <= 0
         lo_txt = ">= 0" if min_lo is not None else "> 0 (ci_scale='log' takes its logarithm)"
         problems = [
-            Problem(names["median"], "> 0 (months)", m <= 0, {names["median"]: m}),
-            Problem(names["lower"], lo_txt, (both | lower_only) & lo_rule, {names["lower"]: lo}),
-            Problem(names["lower"], f"< {names['upper']} (bounds reversed?)", both & (lo >= up),
+            RuleViolation(names["median"], "> 0 (months)", m <= 0, {names["median"]: m}),
+            RuleViolation(names["lower"], lo_txt, (both | lower_only) & lo_rule, {names["lower"]: lo}),
+            RuleViolation(names["lower"], f"< {names['upper']} (bounds reversed?)", both & (lo >= up),
                     {names["lower"]: lo, names["upper"]: up}),
-            Problem(names["median"], f"within [{names['lower']}, {names['upper']}] (the CI must "
+            RuleViolation(names["median"], f"within [{names['lower']}, {names['upper']}] (the CI must "
                     "contain the median)", both & ((m < lo) | (m > up)),
                     {names["median"]: m, names["lower"]: lo, names["upper"]: up}),
-            Problem(names["median"], f"> {names['lower']} when the upper bound is not reached or "
+            RuleViolation(names["median"], f"> {names['lower']} when the upper bound is not reached or "
                     "missing (the SE comes from the distance to the lower bound)",
                     lower_only & (m <= lo), {names["median"]: m, names["lower"]: lo}),
-            Problem(names["events"], "> 0 to approximate the SE from the number of events",
+            RuleViolation(names["events"], "> 0 to approximate the SE from the number of events",
                     ev & (d <= 0), {names["events"]: d}),
         ]
         # the one count rule for the number of events (whole, >= 0)
-        problems += [Problem(a, r, mk & ev, sh) for a, r, mk, sh in count_violations({names["events"]: d})]
+        problems += [RuleViolation(a, r, mk & ev, sh) for a, r, mk, sh in count_violations({names["events"]: d})]
         if ci_scale == "log":
             lm, ll, lu = np.log(m), np.log(lo), np.log(up)
             se_log = np.where(both, (lu - ll) / (2 * z), np.where(lower_only, (lm - ll) / z, np.nan))
@@ -536,7 +536,7 @@ def from_medians(
     colnames = {**colnames, **{v: v for v in colnames.values()}}
     with np.errstate(invalid="ignore"):
         bad_level = has_ci & (lvl_bad | ~((lvl_used > 0) & (lvl_used < 100)))
-    handle_problems([Problem("ci_level", LEVEL_COLUMN_RULE, bad_level,
+    handle_problems([RuleViolation("ci_level", LEVEL_COLUMN_RULE, bad_level,
                              {"ci_level": lvl_used})], excl, on_invalid, labels, colnames)
     excl.add(np.isnan(m), f"{cols['median']} missing (not reached?)")
     lv = np.where(bad_level | ~has_ci, 0.95, lvl_used / 100)

@@ -18,7 +18,7 @@ from ._common import (
     BoolArray,
     Exclusions,
     FloatArray,
-    Problem,
+    RuleViolation,
     check_frame,
     check_lengths,
     check_to,
@@ -44,10 +44,10 @@ CI_METHODS = ("clopper-pearson", "wilson", "wald")
 
 
 def _proportion_problems(events: FloatArray, n: FloatArray, events_name: str = "events",
-                         n_name: str = "n") -> list[Problem]:
+                         n_name: str = "n") -> list[RuleViolation]:
     # the one count rule (metaoutcome._checks.count_violations), as Problems
     rules = count_violations({events_name: events}, {n_name: n}, [(events_name, n_name)])
-    return [Problem(arg, rule, mask, shown) for arg, rule, mask, shown in rules]
+    return [RuleViolation(arg, rule, mask, shown) for arg, rule, mask, shown in rules]
 
 
 def _wmean(x: FloatArray, w: FloatArray) -> float:

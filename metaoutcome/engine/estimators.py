@@ -33,6 +33,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._checks import check_choice
+from ..options import COMMON_METHODS, METHODS, TAU2_METHODS
 from .solver import ZeroStats, _solve_iterative
 from .stack import (
     BoolArray,
@@ -52,12 +53,9 @@ from .stack import (
     trace_p,
 )
 
-#: The common-effect model's names (tau^2 = 0).
-COMMON: tuple[str, ...] = ("FE", "EE", "CE")
-#: tau^2 estimators, metafor's names.
-TAU2_METHODS: tuple[str, ...] = ("DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM")
-#: Every model ``method`` (metafor ``rma.uni``'s).
-METHODS: tuple[str, ...] = COMMON + TAU2_METHODS
+#: The common-effect model's names (tau^2 = 0), tau^2 estimators and every model ``method``:
+#: the vocabularies of :mod:`metaoutcome.options`, re-exported under the engine's names.
+COMMON: tuple[str, ...] = COMMON_METHODS
 
 
 @dataclass(frozen=True)

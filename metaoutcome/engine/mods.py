@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..options import CI_METHODS, METHODS
 from . import dist
 from .estimators import COMMON, estimate_tau2_many
 from .fit import _by_df
@@ -27,10 +28,10 @@ from .stack import FloatArray, Stack, row_sums, stack, xdx, xtv
 
 _EPS = float(np.finfo(float).eps)
 
-#: tau^2 estimators accepted with moderators (metafor's names), and the common-effect model.
-RMA_METHODS: tuple[str, ...] = COMMON + ("DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM")
-#: Inference for the coefficients (metafor ``test=``).
-RMA_TESTS: tuple[str, ...] = ("z", "t", "knha", "adhoc")
+#: tau^2 estimators accepted with moderators and the common-effect model; inference for the
+#: coefficients (metafor ``test=``): the vocabularies of :mod:`metaoutcome.options`.
+RMA_METHODS: tuple[str, ...] = METHODS
+RMA_TESTS: tuple[str, ...] = CI_METHODS
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,13 @@ Function                  Figure
 ``gosh_plot``             GOSH plot: I^2 against the pooled estimate for every subset
 ``savefig``               save deterministically (no timestamps in PDF/SVG)
 ``plot_style``            the fixed rcParams the figures use
+``get_layout``            a forest-plot layout by name, with overrides
 ========================  =============================================================
 """
 
 from __future__ import annotations
 
-from ._style import LAYOUTS, Layout, plot_style, savefig
+from ._style import LAYOUTS, Layout, get_layout, plot_style, savefig
 from .bubble import bubble
 from .diagnostics import baujat, labbe, radial
 from .forest import forest, forest_notes, forest_plot
@@ -52,4 +53,5 @@ __all__ = [
     "plot_style",
     "Layout",
     "LAYOUTS",
+    "get_layout",
 ]

@@ -13,11 +13,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..options import COMMON_METHODS as _COMMON_NAMES
 from ..measures import Measure, get_measure
 
 FloatArray = NDArray[np.float64]
 
-COMMON_METHODS = {"FE", "EE", "CE", "COMMON", "FIXED", "MH", "PETO"}
+COMMON_METHODS = {*_COMMON_NAMES, "COMMON", "FIXED", "MH", "PETO"}
 
 
 def fget(res: Any, name: str, default: float = math.nan) -> float:

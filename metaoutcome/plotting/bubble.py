@@ -20,6 +20,7 @@ from scipy import stats
 
 from .._checks import level_percent
 from ..measures import Measure, get_measure
+from ..options import COMMON_METHODS
 from ._scale import Scale, get_scale, linear_ticks, log_ticks, refline_value, tick_labels
 from ._style import axes_fig, fmt_level, new_figure, plot_style
 
@@ -30,7 +31,7 @@ __all__ = ["bubble", "bubble_values", "BubbleValues"]
 
 FloatArray = NDArray[np.float64]
 
-_COMMON = ("FE", "EE", "CE")
+_COMMON = COMMON_METHODS
 _REQUIRED = ("X", "terms", "estimate", "vcov", "yi", "vi", "weights", "tau2", "test", "df", "level", "method")
 
 

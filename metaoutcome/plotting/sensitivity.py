@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from ..measures import Measure, get_measure
+from ..options import COMMON_METHODS
 from ._result import back_pooled
 from ._scale import get_scale
 from ._style import fmt_num, fmt_tau2, get_layout
@@ -42,11 +43,11 @@ SENSITIVITY_COLUMNS: dict[str, str] = {
     "q": "Q",
     "pvalue": "p",
 }
-_COMMON = ("FE", "EE", "CE")
+_COMMON = COMMON_METHODS
 
 
 @dataclass(frozen=True)
-class _Refits:
+class _RefitRows:
     """The refits of a sensitivity analysis dressed as a pooled result for :func:`forest`.
 
     Each refit is a "study" with ``yi`` its estimate and ``vi`` chosen so that forest's Wald
@@ -221,7 +222,7 @@ def _draw(
         vi = ((hi - lo) / (2 * z)) ** 2
     method = str(res.method)
     model = "common" if method.upper() in _COMMON else "random"
-    rows = _Refits(yi=est, vi=vi, labels=tuple(row_labels), measure=measure.name, level=level, method=method,
+    rows = _RefitRows(yi=est, vi=vi, labels=tuple(row_labels), measure=measure.name, level=level, method=method,
                    ci_method=str(res.test), model=model, weights=np.full(est.size, np.nan), **pooled)
     sc = get_scale(forest_kwargs.get("scale"), measure)
     if isinstance(refline, str) and refline == "overall":

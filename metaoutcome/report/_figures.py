@@ -189,7 +189,7 @@ def save_pdf_png(fig: Any, folder: Path, name: str, dpi: float = 300.0, pad_inch
     The tight bounding box is computed once, with the fixed plot style, and used for both files.
     """
     from ..plotting import savefig
-    from ..plotting._style import plot_style
+    from ..plotting import plot_style
 
     canvas = fig.canvas
     if not hasattr(canvas, "get_renderer"):  # a bare Figure(): give it an Agg canvas to measure with

@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..options import COMMON_METHODS
 from ..printer import fmt_ci, fmt_estimate_ci, fmt_p_journal, fmt_x, is_missing
 
 __all__ = ["effect_header", "study_table", "pooled_table", "heterogeneity_note", "humanize", "FlowRow",
@@ -52,7 +53,7 @@ def effect_header(res: Any) -> str:
 
 def model_label(res: Any) -> str:
     """'Random effects (REML)', 'Common effect', 'Random effects (GLMM)' ..."""
-    if res.method in ("FE", "EE", "CE"):
+    if res.method in COMMON_METHODS:
         return "Common effect"
     if getattr(res, "model", "") and "glmm" in str(res.model).lower():
         return "Random effects (GLMM)"
