@@ -5,15 +5,16 @@ none was computed here. Simon's (1989) printed Tables 1 and 2 themselves were no
 grid (IDDI-BE/PhIIdesign R/simon2stage.R @ b853d9efacd880d5e1f8b18e086e8f32d44f4684, the comment
 "TEST (Simon ... Table 1 and 2"): Table 1 p1 = p0 + 0.20 for p0 = 0.05, 0.1, 0.2, ..., 0.7, Table 2
 p1 = p0 + 0.15 for p0 = 0.05, 0.1, 0.2, ..., 0.8, each at (alpha, beta) = (0.10, 0.10), (0.05, 0.20),
-(0.05, 0.10), optimal and minimax: 2 x 3 x 17 = 102 cells. Of those, 16 are checked here:
+(0.05, 0.10), optimal and minimax: 2 x 3 x 17 = 102 cells. Of those, 17 are checked here:
 
 - 7 against Simon's Table 1 as transcribed by kkmann/BinaryTwoStageDesigns (optimal, alpha 0.05,
   power 0.80, p0 = 0.1..0.7);
 - 2 against Mander & Thompson (2010) Section 4's Simon designs as reproduced to full precision in
   openpharma/mtdesign's tests (p0 0.2, p1 0.4, alpha 0.10, power 0.90);
-- 7 against the printed output of two independent implementations, R clinfun ``ph2simon`` (its
-  reference pages and vignette, and the SeqSGPV README) and R mtdesign (its README): these are
-  published values for the same cells, not Simon's printed table.
+- 8 against the printed output of independent implementations, R clinfun ``ph2simon`` (its
+  reference pages and vignette, and the SeqSGPV README), R mtdesign (its README) and R lrstat
+  ``simon2stage`` (its reference page): published values for the same cells, not Simon's printed
+  table.
 
 Six more published designs outside Simon's grid (power 0.85 or 0.95, p0 = 0.25) are checked the same
 way. The rest of the grid is checked against an independent brute-force search written here (every
@@ -53,6 +54,8 @@ SOURCES = {
                           " (twostage.admissible(ph2simon(0.5, 0.7, 0.05, 0.1)) printed output)",
     "clinfun_vignette": "veseshan/clinfun articles/clinical-trial-functions.md @ 53bde57513ccd5bfa138abc095d387558eebe592"
                         " (ph2simon(0.05, 0.2, 0.1, 0.1), ph2simon(0.25, 0.45, 0.05, 0.1), ph2single(0.4, 0.6, 0.1, 0.1))",
+    "lrstat": "kaifenglu/lrstat docs/reference/simon2stage.md @ 99dd35e6590b17e6ca223080131597b2af5055bd"
+              " (simon2stage(0.05, 0.2, 0.1, 0.3) printed output: EN0, attainedAlpha, attainedPower, PET0)",
     "seqsgpv": "chipmanj/SeqSGPV README.md @ 464412244a5c2efbe1f0abc05457a7b5864b1041"
                " (clinfun::ph2simon(pu = 0.2, pa = 0.4, ep1 = 0.05, ep2 = 0.2) printed output)",
 }
@@ -73,6 +76,7 @@ class Published(NamedTuple):
     attained_alpha: str | None = None
     attained_beta: str | None = None
     nmax: int = 100
+    attained_power: str | None = None
 
 
 PUBLISHED_SIMON = [
@@ -113,6 +117,11 @@ PUBLISHED_SIMON = [
     # SeqSGPV README, clinfun output (Table 1 cell p0 0.2, alpha 0.05, power 0.80)
     Published("seqsgpv", 0.2, 0.4, 0.05, 0.8, "optimal", (3, 13, 12, 43), "20.58", "0.7473"),
     Published("seqsgpv", 0.2, 0.4, 0.05, 0.8, "minimax", (4, 18, 10, 33), "22.25", "0.7164"),
+    # lrstat simon2stage reference page (Table 1 cell p0 0.1, alpha 0.05, power 0.80)
+    Published("lrstat", 0.1, 0.3, 0.05, 0.8, "minimax", (1, 15, 5, 25), "19.50957", "0.5490430", "0.03280867",
+              attained_power="0.8017006"),
+    Published("lrstat", 0.1, 0.3, 0.05, 0.8, "optimal", (1, 10, 5, 29), "15.01412", "0.7360989", "0.04708631",
+              attained_power="0.8050629"),
 ]
 
 
@@ -149,6 +158,8 @@ def test_simon_equals_published_design(case, simon_designs):
         assert _printed(d.alpha, case.attained_alpha), (d.alpha, case.attained_alpha)
     if case.attained_beta is not None:
         assert _printed(1 - d.power, case.attained_beta), (1 - d.power, case.attained_beta)
+    if case.attained_power is not None:
+        assert _printed(d.power, case.attained_power), (d.power, case.attained_power)
     assert d.alpha <= case.alpha + 1e-12 and d.power >= case.power - 1e-12
 
 
@@ -157,7 +168,7 @@ def test_published_simon_coverage_of_the_grid():
     grid = _simon_grid()
     assert len(grid) == 51
     covered = {(c.design, c.p0, c.p1, c.alpha, c.power) for c in PUBLISHED_SIMON if (c.p0, c.p1, c.alpha, c.power) in grid}
-    assert len(covered) == 16
+    assert len(covered) == 17
     from_simon_table = {(c.design, c.p0, c.p1, c.alpha, c.power) for c in PUBLISHED_SIMON if c.source == "kkmann"}
     assert len(from_simon_table) == 7 and from_simon_table <= covered
     outside = {(c.design, c.p0, c.p1, c.alpha, c.power) for c in PUBLISHED_SIMON if (c.p0, c.p1, c.alpha, c.power) not in grid}
