@@ -65,9 +65,9 @@ def check_rates(p0: Any, p1: Any, alpha: Any = 0.05, power: Any = 0.8) -> tuple[
     return a, b, al, pw
 
 
-def _nmax(nmax: Any) -> int:
-    if isinstance(nmax, bool) or not isinstance(nmax, (int, np.integer)) or not 2 <= int(nmax) <= 1000:
-        raise ValueError(f"nmax must be a whole number in [2, 1000]; got {nmax!r}")
+def _nmax(nmax: Any, hi: int = 1000) -> int:
+    if isinstance(nmax, bool) or not isinstance(nmax, (int, np.integer)) or not 2 <= int(nmax) <= hi:
+        raise ValueError(f"nmax must be a whole number in [2, {hi}]; got {nmax!r}")
     return int(nmax)
 
 
@@ -272,7 +272,7 @@ class AHernDesign(ReportMixin):
                 "table": None, "notes": ()}
 
 
-def ahern(p0: float, p1: float, *, alpha: float = 0.05, power: float = 0.8, nmax: int = 1000) -> AHernDesign:
+def ahern(p0: float, p1: float, *, alpha: float = 0.05, power: float = 0.8, nmax: int = 5000) -> AHernDesign:
     """A'Hern's exact single-stage phase 2 design: the smallest n with a cut-off r such that
     P(X >= r | p0) <= alpha and P(X >= r | p1) >= power, X ~ Bin(n, p).
 
@@ -282,8 +282,8 @@ def ahern(p0: float, p1: float, *, alpha: float = 0.05, power: float = 0.8, nmax
         Benchmark and target response rates (p0 < p1).
     alpha, power : float
         One-sided type I error and power.
-    nmax : int, default 1000
-        Largest n searched.
+    nmax : int, default 5000
+        Largest n searched (at most 100000; A'Hern's Table 1 reaches n = 1300).
 
     Returns
     -------
@@ -301,7 +301,7 @@ def ahern(p0: float, p1: float, *, alpha: float = 0.05, power: float = 0.8, nmax
     (78, 13, 0.0453, 0.8081)
     """
     a, b, al, pw = check_rates(p0, p1, alpha, power)
-    nm = _nmax(nmax)
+    nm = _nmax(nmax, hi=100_000)
     for n in range(1, nm + 1):
         r = np.arange(n + 1)
         a_r = stats.binom.sf(r - 1, n, a)  # P(X >= r)
