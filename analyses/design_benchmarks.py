@@ -73,8 +73,8 @@ def _pct(x: float, digits: int = 1) -> str:
 
 
 def _prob(x: float) -> str:
-    """A posterior probability or a power for display: 0.892 -> '0.89', above 0.995 -> '> 0.99'."""
-    return "> 0.99" if x > 0.995 else ("< 0.01" if x < 0.005 else fmt_x(x, 2))
+    """A posterior probability or a power for display: 0.892 -> "0.89", above 0.995 -> ">0.99"."""
+    return ">0.99" if x > 0.995 else ("<0.01" if x < 0.005 else fmt_x(x, 2))
 
 
 def benchmarks_display(summary: pd.DataFrame) -> pd.DataFrame:

@@ -197,14 +197,14 @@ def run(out: AnalysisOutput) -> None:
             n_ind = int((res.evidence()["evidence"] == "indirect").sum())
             parts = [f"{caption}: {res.data.n_studies} trials, {len(res.treatments)} treatments "
                      f"(τ² REML {res.tau2:.3g}, generalised DL {res_dl.tau2:.3g})."]
-            parts += [f"{r.treatment.replace('_', ' ')} vs {q['comparator']}: HR "
+            parts += [f"{drug(r.treatment)} vs {q['comparator']}: HR "
                       f"{fmt_ci(r.estimate_natural, r.ci_low_natural, r.ci_high_natural)}." for r in eff.itertuples()]
             parts.append(f"{n_ind} drug-versus-drug comparison{'s are' if n_ind > 1 else ' is'} purely indirect "
                          "(no trial compared them)." if n_ind else "")
             parts.append("Inconsistency between designs: " + (
                 f"Q = {dec.q_between:.2f} on {dec.between_df} df." if dec.between_estimable else
                 "not estimable (a star network: no closed loop)."))
-            parts.append(f"Highest P-score: {best.treatment.replace('_', ' ')} ({best.pscore:.2f}); "
+            parts.append(f"Highest P-score: {drug(best.treatment)} ({best.pscore:.2f}); "
                          "rankings summarise uncertainty badly, read them with the league table's CIs.")
             text.append(" ".join(p for p in parts if p))
             methods_trials.append(f"{caption}: " + ", ".join(sorted(set(used["short_name"]))))
