@@ -1,7 +1,8 @@
 """``metaoutcome reproduce``: run every bundled analysis and write its figures, tables and report.
 
 Each analysis is a module in the repository's ``analyses/`` folder (installed as
-``metaoutcome._analyses``) with a ``TITLE`` and a ``run(out)`` function that writes through an
+``metaoutcome._analyses``) with a ``TITLE``, an ``ORDER`` (its place in the run and the report) and a
+``run(out)`` function that writes through an
 :class:`AnalysisOutput`: figures (PDF and PNG), tables (CSV and Markdown) and the methods and
 results paragraphs. The runner adds
 
