@@ -29,6 +29,9 @@ from metaoutcome.subgroups import subgroup_analysis
 from ._common import (Included, control_median, describe_model, fmt_ci, fmt_p_journal, fmt_x,
                       model_references, one_population, patients, pooled_row, run_standalone, study_labels)
 
+#: place in ``metaoutcome reproduce`` and its report (see :func:`metaoutcome.reproduce.list_analyses`)
+ORDER = 10
+
 TITLE = "Advanced HCC after first-line systemic therapy: placebo-controlled trials and later-line regimens"
 
 METHOD, CI_METHOD = "REML", "z"

@@ -19,6 +19,7 @@ Run with ``metaoutcome reproduce`` or ``python -m metaoutcome._analyses.networks
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import pandas as pd
@@ -37,9 +38,14 @@ from metaoutcome.network import (
     pscores,
     sucra,
 )
+from metaoutcome.printer import fmt_estimate_ci, fmt_p_journal, fmt_x, is_missing
+from metaoutcome.report.tables import plain_reason
 from metaoutcome.reproduce import AnalysisOutput
 
 from ._common import fmt_ci, one_population, run_standalone
+
+#: place in ``metaoutcome reproduce`` and its report (see :func:`metaoutcome.reproduce.list_analyses`)
+ORDER = 30
 
 TITLE = "Network meta-analyses: PD-1/PD-L1 drugs vs docetaxel (NSCLC) and second-line drugs vs placebo (HCC)"
 
@@ -51,6 +57,66 @@ QUESTIONS = {
     "hcc": dict(cancer="HCC", comparator="placebo", label="HCC after first-line therapy",
                 keep=lambda hr: (hr["control_class"] == "placebo") & (hr["phase"] == "3")),
 }
+
+
+DASH = "–"
+
+
+def drug(name: str) -> str:
+    """A treatment as a reader writes it: 'pembrolizumab_10mgkg' -> 'pembrolizumab 10 mg/kg'."""
+    return re.sub(r"(\d+)\s*mgkg\b", r"\1 mg/kg", str(name).replace("_", " "))
+
+
+def league_display(table: pd.DataFrame) -> pd.DataFrame:
+    """The league table with drugs named in words and '–' where no trial compared the two directly."""
+    disp = table.copy()
+    disp.columns = [drug(c) for c in disp.columns]
+    return pd.DataFrame({c: [drug(v) if v in table.columns else (DASH if str(v).strip() in (".", "", "nan") else str(v))
+                             for v in disp[c]] for c in disp.columns})
+
+
+def effects_display(eff: pd.DataFrame, comparator: str) -> pd.DataFrame:
+    return pd.DataFrame({
+        "Drug": [drug(t) for t in eff["treatment"]],
+        f"HR vs {comparator} (95% CI)": [fmt_estimate_ci(e, lo, hi, 2) for e, lo, hi in
+                                         zip(eff["estimate_natural"], eff["ci_low_natural"], eff["ci_high_natural"])],
+        "p": [fmt_p_journal(p) for p in eff["pvalue"]],
+        "Evidence": [str(e) for e in eff["evidence"]],
+        "Trials (direct)": [str(int(n)) for n in eff["n_studies"]],
+    })
+
+
+def rankings_display(ranks: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "Treatment": [drug(t) for t in ranks["treatment"]],
+        "P-score": [fmt_x(x, 2) for x in ranks["pscore"]],
+        "SUCRA": [fmt_x(x, 2) for x in ranks["sucra"]],
+        "Mean rank": [fmt_x(x, 1) for x in ranks["mean_rank"]],
+        "P(best), %": [fmt_x(100 * x, 0) for x in ranks["p_rank_1"]],
+    })
+
+
+_PARTS = {"total": "Total", "within designs": "Within designs (heterogeneity)",
+          "between designs": "Between designs (inconsistency)"}
+
+
+def decomposition_display(table: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "Source of variation": [_PARTS.get(str(p), str(p).capitalize()) for p in table["part"]],
+        "Q": [DASH if is_missing(q) else fmt_x(q, 2) for q in table["q"]],
+        "df": [str(int(d)) for d in table["df"]],
+        "p": [DASH if is_missing(p) else fmt_p_journal(p) for p in table["pvalue"]],
+    })
+
+
+def excluded_display(excluded: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "Trial": list(excluded["short_name"]),
+        "Drug": [drug(d) for d in excluded["experimental_arm"]],
+        "Population": ["" if is_missing(p) else str(p).replace(">=", "≥").replace("<=", "≤")
+                       for p in excluded["population"]],
+        "Reason not used": [plain_reason(str(r)) for r in excluded["exclusion_reason"]],
+    })
 
 
 def _contrasts(cancer: str, endpoint: str, keep) -> tuple[pd.DataFrame, pd.DataFrame]:  # type: ignore[no-untyped-def]
@@ -100,30 +166,45 @@ def run(out: AnalysisOutput) -> None:
                     f"{caption}: every drug vs {q['comparator']} (network meta-analysis, random effects)")
                 out.figure(f"league_{tag}", league_plot(res).figure,
                            f"{caption}: league table of hazard ratios (lower left: network; upper right: direct)")
-            out.table(f"league_{tag}", res.league(), f"{caption}: all pairwise hazard ratios (full precision)")
+            out.table(f"league_{tag}", res.league(), f"{caption}: all pairwise hazard ratios (full precision)",
+                      report=False)
             out.table(f"league_table_{tag}", res.league_table().reset_index(names="row"),
-                      f"{caption}: league table (HR, 95% CI; lower left network column vs row, upper right direct row vs column)")
-            out.table(f"effects_{tag}", res.effects(), f"{caption}: every drug vs {q['comparator']}")
+                      f"{caption}: league table of hazard ratios (95% CI)",
+                      display=league_display(res.league_table()), notes=(
+                          "Below the diagonal: network estimate, the column's drug vs the row's drug; above the "
+                          "diagonal: direct estimate (trials comparing the two), the row's drug vs the column's. "
+                          f"HR < 1 favours the first-named drug. {DASH}: no trial compared the two directly.",))
+            eff_t = res.effects()
+            out.table(f"effects_{tag}", eff_t, f"{caption}: every drug vs {q['comparator']} (network estimates)",
+                      display=effects_display(eff_t, q["comparator"]), notes=(
+                          "Evidence: direct (trials compared the drug with the comparator) or indirect only.",))
             ranks = _rankings(res)
-            out.table(f"rankings_{tag}", ranks, f"{caption}: P-scores and SUCRA (lower HR better). {RANKING_CAUTION}")
+            out.table(f"rankings_{tag}", ranks, f"{caption}: P-scores and SUCRA (lower HR better)",
+                      display=rankings_display(ranks), notes=(
+                          RANKING_CAUTION, "P(best): share of 10,000 draws in which the treatment ranks first."))
             dec = decomposition(res)
-            out.table(f"heterogeneity_{tag}", dec.table(),
-                      f"{caption}: Q total / within designs / between designs (design-by-treatment interaction)")
+            dec_t = dec.table()
+            out.table(f"heterogeneity_{tag}", dec_t,
+                      f"{caption}: decomposition of Cochran's Q (design-by-treatment interaction)",
+                      display=decomposition_display(dec_t), notes=(
+                          "Q total = Q within designs + Q between designs (common-effect model). "
+                          f"{DASH}: not estimable (no closed loop or no replicated design).",))
             if len(excluded):
-                out.table(f"excluded_{tag}", excluded, f"{caption}: hazard-ratio rows not used, with the reason")
+                out.table(f"excluded_{tag}", excluded, f"{caption}: hazard-ratio rows not used, with the reason",
+                          display=excluded_display(excluded))
             eff = res.effects()
             best = ranks.iloc[0]
             n_ind = int((res.evidence()["evidence"] == "indirect").sum())
             parts = [f"{caption}: {res.data.n_studies} trials, {len(res.treatments)} treatments "
                      f"(τ² REML {res.tau2:.3g}, generalised DL {res_dl.tau2:.3g})."]
-            parts += [f"{r.treatment.replace('_', ' ')} vs {q['comparator']}: HR "
+            parts += [f"{drug(r.treatment)} vs {q['comparator']}: HR "
                       f"{fmt_ci(r.estimate_natural, r.ci_low_natural, r.ci_high_natural)}." for r in eff.itertuples()]
             parts.append(f"{n_ind} drug-versus-drug comparison{'s are' if n_ind > 1 else ' is'} purely indirect "
                          "(no trial compared them)." if n_ind else "")
             parts.append("Inconsistency between designs: " + (
                 f"Q = {dec.q_between:.2f} on {dec.between_df} df." if dec.between_estimable else
                 "not estimable (a star network: no closed loop)."))
-            parts.append(f"Highest P-score: {best.treatment.replace('_', ' ')} ({best.pscore:.2f}); "
+            parts.append(f"Highest P-score: {drug(best.treatment)} ({best.pscore:.2f}); "
                          "rankings summarise uncertainty badly, read them with the league table's CIs.")
             text.append(" ".join(p for p in parts if p))
             methods_trials.append(f"{caption}: " + ", ".join(sorted(set(used["short_name"]))))
@@ -137,7 +218,7 @@ def run(out: AnalysisOutput) -> None:
         "with two contrasts correlated through the shared control (rho from the arm sizes). Treatments were ranked "
         "by P-score (netmeta) and SUCRA (10,000 draws, fixed seed). " + RANKING_CAUTION + " Trials: "
         + "; ".join(methods_trials) + f". Software: metaoutcome {mo.__version__}."))
-    out.text("Results", " ".join(text))
+    out.text("Results", "\n\n".join(text))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -31,6 +31,9 @@ from ._common import (Included, control_median, describe_model, fmt_ci, fmt_p_jo
                       model_references, one_population, patients, pooled_row, run_standalone, study_labels,
                       subgroup_display)
 
+#: place in ``metaoutcome reproduce`` and its report (see :func:`metaoutcome.reproduce.list_analyses`)
+ORDER = 20
+
 TITLE = "Previously treated advanced NSCLC: PD-1/PD-L1 monotherapy vs docetaxel, and anti-angiogenic combinations"
 
 METHOD, CI_METHOD = "REML", "z"  # metafor's defaults; HKSJ is reported as a sensitivity analysis

@@ -33,11 +33,16 @@ from scipy import stats
 
 import metaoutcome as mo
 from metaoutcome.pooling import PoolResult
+from metaoutcome.printer import fmt_estimate_ci, fmt_p_journal, fmt_x, is_missing
+from metaoutcome.report.tables import study_table
 from metaoutcome.reproduce import AnalysisOutput
 
 from ._common import run_standalone
 
-TITLE = ("NSCLC PD-(L)1 vs docetaxel: within-trial PD-L1 interaction; grade >= 3 TRAEs (Mantel-Haenszel, NSCLC and HCC "
+#: place in ``metaoutcome reproduce`` and its report (see :func:`metaoutcome.reproduce.list_analyses`)
+ORDER = 40
+
+TITLE = ("NSCLC PD-(L)1 vs docetaxel: within-trial PD-L1 interaction; grade ≥ 3 TRAEs (Mantel-Haenszel, NSCLC and HCC "
          "pooled separately); source types")
 
 CUTOFF = "1%"  # one complementary pair per trial: PD-L1 >= 1% vs < 1%
@@ -46,6 +51,92 @@ GRADES = {"TRAE_G3PLUS": "grade >= 3 (3-5)", "TRAE_G34": "grade 3-4"}
 
 # control arm of each review question: the safety risk ratios are pooled within a question, never across
 SAFETY_STRATA = (("NSCLC", "docetaxel control"), ("HCC", "placebo control"))
+
+
+DASH = "–"
+Z975 = 1.959963984540054
+
+
+def _ge(text: object) -> str:
+    return str(text).replace(">=", "≥").replace("<=", "≤")
+
+
+def _source_type(t: object) -> str:
+    return {"peer_reviewed_article": "peer-reviewed article"}.get(str(t), str(t).replace("_", " "))
+
+
+def _names(names: dict[str, str], ids: object) -> str:
+    return ", ".join(_name(names, t) for t in str(ids).split(", "))
+
+
+def _name(names: dict[str, str], tid: object) -> str:
+    return names.get(str(tid), str(tid))
+
+
+def interactions_display(inter: pd.DataFrame, fe: PoolResult, names: dict[str, str]) -> pd.DataFrame:
+    """Per trial and pooled: the two subgroup HRs and their ratio (95% CI), on the HR scale."""
+    recs = []
+    for r in inter.itertuples():
+        se = math.sqrt(r.vi)
+        recs.append({"Trial": _name(names, r.trial_id), "PD-L1 subgroups": f"{_ge(r.positive)} vs {_ge(r.negative)}",
+                     "HR, PD-L1 ≥ 1%": fmt_x(r.hr_positive, 2), "HR, PD-L1 < 1%": fmt_x(r.hr_negative, 2),
+                     "Ratio of HRs (95% CI)": fmt_estimate_ci(r.ratio, math.exp(r.yi - Z975 * se),
+                                                              math.exp(r.yi + Z975 * se), 2),
+                     "SE from": str(r.se_from)})
+    if fe.k:
+        recs.append({"Trial": "Common effect (inverse variance)", "PD-L1 subgroups": "", "HR, PD-L1 ≥ 1%": "",
+                     "HR, PD-L1 < 1%": "", "Ratio of HRs (95% CI)": fmt_estimate_ci(
+                         math.exp(fe.estimate), math.exp(fe.ci_low), math.exp(fe.ci_high), 2),
+                     "SE from": f"{fe.k} trials"})
+    return pd.DataFrame(recs)
+
+
+def naive_display(naive: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    recs = [{"Subgroup": _ge(r.side), "Trials": _names(names, r.trials),
+             "Pooled HR (95% CI)": fmt_estimate_ci(math.exp(r.estimate), math.exp(r.estimate - Z975 * r.se),
+                                                    math.exp(r.estimate + Z975 * r.se), 2)}
+            for r in naive.itertuples()]
+    sides = naive.set_index("side") if not naive.empty else pd.DataFrame()
+    if {"PD-L1 >= 1%", "PD-L1 < 1%"} <= set(sides.index):
+        d = sides.loc["PD-L1 >= 1%", "estimate"] - sides.loc["PD-L1 < 1%", "estimate"]
+        se = math.hypot(sides.loc["PD-L1 >= 1%", "se"], sides.loc["PD-L1 < 1%", "se"])
+        recs.append({"Subgroup": "Ratio of the pooled HRs (≥ 1% / < 1%)", "Trials": "",
+                     "Pooled HR (95% CI)": fmt_estimate_ci(math.exp(d), math.exp(d - Z975 * se),
+                                                           math.exp(d + Z975 * se), 2)})
+    return pd.DataFrame(recs)
+
+
+def _arm_cell(events: object, n: object, pct: object, derived: bool) -> str:
+    if is_missing(events) or is_missing(n):
+        return DASH if is_missing(pct) else f"{fmt_x(float(pct), 1)}% (n not printed)"
+    return f"{int(float(events))}{'*' if derived else ''} / {int(float(n))} ({fmt_x(100 * float(events) / float(n), 1)}%)"
+
+
+def safety_display(saf: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    recs = []
+    for r in saf.to_dict("records"):
+        usable = bool(r.get("usable"))
+        derived = bool(r.get("derived")) if not is_missing(r.get("derived")) else False
+        recs.append({
+            "Trial": _name(names, r["trial_id"]),
+            "Control": "docetaxel" if r["cancer"] == "NSCLC" else "placebo",
+            "Grades": DASH if is_missing(r.get("grades")) else str(r["grades"]).replace(">=", "≥"),
+            "Experimental arm, events / n (%)": DASH if is_missing(r.get("arm")) else
+            f"{str(r['arm']).replace('_', ' + ')}: " + _arm_cell(r.get("ai"), r.get("n1i"), r.get("pct_experimental"), derived),
+            "Control arm, events / n (%)": DASH if is_missing(r.get("control")) else
+            _arm_cell(r.get("ci"), r.get("n2i"), r.get("pct_control"), derived),
+            "Pooled": "yes" if usable else f"no: {r['reason']}",
+        })
+    return pd.DataFrame(recs)
+
+
+def mh_note(res: PoolResult) -> str:
+    """Heterogeneity under a Mantel-Haenszel (common-effect) pool: no τ² is estimated."""
+    if res.k < 2:
+        return "One trial: heterogeneity not applicable."
+    return (f"Heterogeneity: I² = {fmt_x(res.i2, 0)}%; Q = {fmt_x(res.q, 2)}, df = {int(res.q_df)}, "
+            f"{fmt_p_journal(res.q_pvalue, prefix='p')}; test for overall effect {fmt_p_journal(res.pvalue, prefix='p')}. "
+            "Weights: Mantel-Haenszel.")
 
 
 def pool_safety(saf: pd.DataFrame) -> tuple[PoolResult | None, pd.DataFrame]:
@@ -147,6 +238,7 @@ def safety_tables(props: pd.DataFrame, trials: pd.DataFrame, cancer: str = "NSCL
 
 def run(out: AnalysisOutput) -> None:
     trials = mo.load_dataset("trials")
+    names = dict(zip(trials["trial_id"].astype(str), trials["short_name"].astype(str)))
     types = mo.load_dataset("sources").set_index("source_id")["source_type"]
     hr = mo.load_dataset("hazard_ratios", cancer="NSCLC")
     hr["source_type"] = hr["source_id"].map(types)
@@ -165,13 +257,16 @@ def run(out: AnalysisOutput) -> None:
         "common-effect inverse-variance model. For contrast, the positive and negative subgroup HRs were also pooled "
         "separately across trials (REML) and compared; that comparison is confounded by everything else that differs "
         "between trials (drug, PD-L1 assay and scoring, control-arm outcomes, populations), which is why the "
-        "within-trial estimate is the one to interpret. Grade >= 3 treatment-related AEs were pooled as risk ratios "
+        "within-trial estimate is the one to interpret. Grade ≥ 3 treatment-related AEs were pooled as risk ratios "
         "by Mantel-Haenszel over randomized trials with events/n in both arms (printed, or derived where the "
         "derivation is unique; see the derivation column of the data), separately for the NSCLC trials (docetaxel "
         "control) and the HCC trials (placebo control): a ratio against a cytotoxic control and one against placebo "
-        "answer different questions and are not combined. Rows flagged exclude_reason are "
-        "used only here (PD-L1 subgroups), never in whole-population pooling."))
-    out.table("pdl1_within_trial_interactions", inter, "Within-trial PD-L1 interaction (ratio of OS HRs, PD-L1 >= 1% / < 1%)")
+        "answer different questions and are not combined. Rows the curated data excludes from whole-population pooling "
+        "(PD-L1 subgroups) are used only here."))
+    out.table("pdl1_within_trial_interactions", inter, "Within-trial PD-L1 interaction: ratio of the OS hazard "
+              "ratios, PD-L1 ≥ 1% / < 1%", display=interactions_display(inter, fe, names), study_rows=fe.k > 0,
+              notes=("A ratio below 1 means more benefit in PD-L1-positive patients. SE from: how the SE of the log "
+                     "ratio was obtained (the two subgroup CIs, or the printed interaction p-value).",))
     ratio_txt = (f"{math.exp(fe.estimate):.2f} (95% CI {math.exp(fe.ci_low):.2f} to {math.exp(fe.ci_high):.2f}), "
                  f"k = {fe.k} trials") if fe.k else "not estimable"
     pooled_pos = naive.set_index("side") if not naive.empty else pd.DataFrame()
@@ -179,11 +274,14 @@ def run(out: AnalysisOutput) -> None:
         d = pooled_pos.loc["PD-L1 >= 1%", "estimate"] - pooled_pos.loc["PD-L1 < 1%", "estimate"]
         s = math.hypot(pooled_pos.loc["PD-L1 >= 1%", "se"], pooled_pos.loc["PD-L1 < 1%", "se"])
         naive_txt = (f"{math.exp(d):.2f} (95% CI {math.exp(d - 1.959964 * s):.2f} to {math.exp(d + 1.959964 * s):.2f}); "
-                     f"positive side from {pooled_pos.loc['PD-L1 >= 1%', 'trials']}, negative side from "
-                     f"{pooled_pos.loc['PD-L1 < 1%', 'trials']}")
+                     f"positive side from {_names(names, pooled_pos.loc['PD-L1 >= 1%', 'trials'])}, negative side "
+                     f"from {_names(names, pooled_pos.loc['PD-L1 < 1%', 'trials'])}")
     else:
         naive_txt = "not estimable (a side has no subgroup HR with a CI)"
-    out.table("pdl1_naive_subgroup_pools", naive, "Naive comparison: PD-L1 subgroup OS HRs pooled separately across trials")
+    out.table("pdl1_naive_subgroup_pools", naive, "Naive comparison: PD-L1 subgroup OS HRs pooled separately across "
+              "trials (REML), then compared", display=naive_display(naive, names), notes=(
+                  "Shown only to be set aside: the comparison across trials mixes between-trial differences (drug, "
+                  "assay, control arm, populations) into the PD-L1 contrast.",))
 
     # 3. safety, one pool per review question (control arm)
     saf_parts, mh_txts, used_parts = [], [], []
@@ -197,14 +295,22 @@ def run(out: AnalysisOutput) -> None:
         if res is None:
             mh_txts.append(f"{cancer} ({control}): not estimable (no trial with events/n in both arms)")
             continue
-        trials_txt = ", ".join(f"{r.trial_id} [{r.grades}{', derived counts' if r.derived else ''}]"
+        trials_txt = ", ".join(f"{_name(names, r.trial_id)} [{_ge(r.grades)}{', derived counts' if r.derived else ''}]"
                                for r in used_c.itertuples())
         mh_txts.append(f"{cancer} ({control}): {math.exp(res.estimate):.2f} (95% CI {math.exp(res.ci_low):.2f} to "
                        f"{math.exp(res.ci_high):.2f}), k = {res.k} ({trials_txt})")
+        disp = study_table(res, columns={"Grades": [str(g).replace(">=", "≥") for g in used_c["grades"]]})
+        disp["Trial"] = [_name(names, t) for t in used_c["trial_id"]] + [disp["Trial"].iloc[-1]]
+        out.table(f"trae_rr_{cancer.lower()}", res.summary(), f"Grade ≥ 3 treatment-related AEs, {cancer} trials "
+                  f"({control}): risk ratio, experimental vs control (Mantel-Haenszel)", display=disp,
+                  notes=(mh_note(res),), study_rows=True)
     saf = pd.concat(saf_parts, ignore_index=True)
     usable = pd.concat(used_parts, ignore_index=True)
     mh_txt = "; ".join(mh_txts)
-    out.table("trae_grade3plus_by_trial", saf, "Grade >= 3 treatment-related AEs in randomized trials, both arms (NSCLC and HCC)")
+    out.table("trae_grade3plus_by_trial", saf, "Grade ≥ 3 treatment-related AEs in the randomized trials, both arms "
+              "(NSCLC and HCC)", display=safety_display(saf, names), notes=(
+                  "* events derived from the printed percentage and n (the derivation is unique). Grade 3-4: grade 5 "
+                  f"events not counted. {DASH}: not reported.",))
 
     # 4. source types of the pooled values and of every poolable bundled row
     pooled_types = pd.concat([
@@ -215,24 +321,33 @@ def run(out: AnalysisOutput) -> None:
             usable["source_type_experimental"], usable["source_type_control"]]) if len(usable) else pd.Series(dtype=str)}),
     ])
     counts = pooled_types.groupby(["value", "source_type"]).size().rename("rows").reset_index()
-    out.table("pooled_values_by_source_type", counts, "Values pooled in this analysis, by source type")
+    out.table("pooled_values_by_source_type", counts, "Values pooled in this analysis, by source type",
+              display=pd.DataFrame({"Pooled value": [str(v)[:1].upper() + str(v)[1:] for v in counts["value"]],
+                                    "Source type": [_source_type(t) for t in counts["source_type"]],
+                                    "Rows": [str(n) for n in counts["rows"]]}))
     bundled = []
     for name in ("proportions", "medians", "hazard_ratios"):
         f = mo.load_dataset(name)
         f = f[f["superseded_by"].isna() & f["exclude_reason"].isna()]
         bundled.append(f["source_id"].map(types).value_counts().rename_axis("source_type").rename(name))
     by_type = pd.concat(bundled, axis=1).fillna(0).astype(int).reset_index()
-    out.table("poolable_rows_by_source_type", by_type, "Bundled rows that may be pooled (not superseded, no exclude_reason), by source type")
-    line = "; ".join(f"{r.source_type}: {r.rows}" for r in counts.groupby("source_type")["rows"].sum().reset_index().itertuples())
+    out.table("poolable_rows_by_source_type", by_type, "Rows of the bundled data that may be pooled (not "
+              "superseded, not excluded), by source type", display=pd.DataFrame({
+                  "Source type": [_source_type(t) for t in by_type["source_type"]],
+                  "Proportions": [str(n) for n in by_type["proportions"]],
+                  "Medians": [str(n) for n in by_type["medians"]],
+                  "Hazard ratios": [str(n) for n in by_type["hazard_ratios"]]}))
+    line = "; ".join(f"{_source_type(r.source_type)}: {r.rows}" for r in counts.groupby("source_type")["rows"].sum().reset_index().itertuples())
     out.text("Results", (
-        f"Within-trial PD-L1 interaction (ratio of OS HRs, PD-L1 >= 1% vs < 1%): {ratio_txt}. Trials: "
-        + "; ".join(f"{r.trial_id} {r.ratio:.2f} (SE of log ratio from {r.se_from})" for r in inter.itertuples())
+        f"Within-trial PD-L1 interaction (ratio of OS HRs, PD-L1 ≥ 1% vs < 1%): {ratio_txt}. Trials: "
+        + "; ".join(f"{_name(names, r.trial_id)} {r.ratio:.2f} (SE of log ratio from {r.se_from})"
+                    for r in inter.itertuples())
         + f". A ratio below 1 means more benefit in PD-L1-positive patients. Naive across-trial comparison of pooled "
-        f"subgroups: {naive_txt}; it is shown only to be set aside (between-trial confounding). "
-        f"Grade >= 3 treatment-related AEs, risk ratio experimental vs control (Mantel-Haenszel), pooled separately by "
-        f"control arm: {mh_txt}. Grade 3-4 rows (grade 5 not counted) are pooled with grade >= 3 rows and each trial's "
+        f"subgroups: {naive_txt}; it is shown only to be set aside (between-trial confounding).\n\n"
+        f"Grade ≥ 3 treatment-related AEs, risk ratio experimental vs control (Mantel-Haenszel), pooled separately by "
+        f"control arm: {mh_txt}. Grade 3-4 rows (grade 5 not counted) are pooled with grade ≥ 3 rows and each trial's "
         f"grade range is listed; the other randomized trials print percentages without per-arm denominators and are "
-        f"listed with that reason. "
+        f"listed with that reason.\n\n"
         f"Pooled values by source type: {line}."))
 
 

@@ -1,7 +1,8 @@
 """``metaoutcome reproduce``: run every bundled analysis and write its figures, tables and report.
 
 Each analysis is a module in the repository's ``analyses/`` folder (installed as
-``metaoutcome._analyses``) with a ``TITLE`` and a ``run(out)`` function that writes through an
+``metaoutcome._analyses``) with a ``TITLE``, an ``ORDER`` (its place in the run and the report) and a
+``run(out)`` function that writes through an
 :class:`AnalysisOutput`: figures (PDF and PNG), tables (CSV and Markdown) and the methods and
 results paragraphs. The runner adds
 
@@ -200,16 +201,20 @@ class ReproduceReport:
 
 
 def list_analyses() -> list[tuple[str, str]]:
-    """The bundled analyses as ``(name, title)``, in the order they run."""
+    """The bundled analyses as ``(name, title)``, in the order they run and the report shows them.
+
+    A module's ``ORDER`` (a number; default 100) sets its place: the review questions first, then
+    the analyses built on them. Ties go by name.
+    """
     pkg = importlib.import_module("metaoutcome._analyses")
     found = []
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+    for info in pkgutil.iter_modules(pkg.__path__):
         if info.name.startswith("_"):
             continue
         mod = importlib.import_module(f"metaoutcome._analyses.{info.name}")
         if callable(getattr(mod, "run", None)):
-            found.append((info.name, str(getattr(mod, "TITLE", info.name))))
-    return found
+            found.append((float(getattr(mod, "ORDER", 100)), info.name, str(getattr(mod, "TITLE", info.name))))
+    return [(name, title) for _, name, title in sorted(found)]
 
 
 def _sha256(path: Path) -> str:

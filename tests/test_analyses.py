@@ -32,9 +32,22 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_both_review_questions_are_bundled() -> None:
-    assert [n for n, _ in list_analyses()] == [
-        "design_benchmarks", "hcc_after_first_line", "networks", "nsclc_pd1_vs_docetaxel", "nsclc_pdl1_and_safety"]
+ORDER = ["hcc_after_first_line", "nsclc_pd1_vs_docetaxel", "networks", "nsclc_pdl1_and_safety", "design_benchmarks"]
+
+
+def test_both_review_questions_are_bundled_and_come_first() -> None:
+    # the review questions, then the analyses built on them, the design benchmarks last (not alphabetical)
+    assert [n for n, _ in list_analyses()] == ORDER
+
+
+def test_only_keeps_the_order_given_by_the_analyses(tmp_path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = run_all(tmp_path, only=["nsclc_pdl1_and_safety", "networks"], progress=lambda s: None, jobs=1)
+    assert list(res.status) == ["networks", "nsclc_pdl1_and_safety"]
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert page.index('<h2 id="networks">') < page.index('<h2 id="nsclc_pdl1_and_safety">')
+    assert '<h2 id="design_benchmarks">' not in page
 
 
 @pytest.mark.parametrize("path", [
@@ -166,8 +179,64 @@ def test_report_has_no_raw_columns_no_empty_tables_no_debris(report: tuple[str, 
     assert not re.search(r"\bp = 0\.000\b", text)
 
 
+#: headers made mechanically from snake_case names (``tau_q975`` -> "Tau q975", ``sei`` -> "Sei") and
+#: quantile / analysis-scale words a journal does not print
+_MECHANICAL = re.compile(r"\bq\d{2,3}\b|\b(?:Sei|Yi|Vi|Hr|Ess|Map|P0|P1|Tau|Tau2|I2|Pscore|Sucra|Se)\b"
+                         r"|\b(?:low|high|mean|median)$|analysis scale|\blog HR\b|\blogit\b|\d \d")
+
+
+def test_report_tables_read_like_a_journal(report: tuple[str, _Tables]) -> None:
+    _, parsed = report
+    for header, rows in parsed.tables:
+        bad = [h for h in header if _MECHANICAL.search(h) or "_" in h]
+        assert not bad, f"mechanical headers {bad} in {header}"
+        # no missing-value markers or snake_case in any cell
+        for row in rows:
+            for cell in row:
+                assert not re.search(r"<NA>|\bnan\b|\bNaN\b|\bNone\b|\bNaT\b", cell), (header, row)
+                assert not re.search(r"\b[a-z0-9]+_[a-z0-9_]+\b", cell), (header, cell)
+        # narrow enough for the page (72rem = 1152 px at 1400 px): the narrowest a table can get is the
+        # sum over columns of its longest unbreakable word (a number cell does not wrap), at about 8 px a
+        # character of the 0.84rem table font, plus the cell padding
+        assert len(header) <= 9, header
+        widths = []
+        for j, h in enumerate(header):
+            cells = [h] + [r[j] for r in rows if j < len(r)]
+            words = [c if re.match(r"^[<>]?-?\d[\d,.]*%?$", c) else max(c.split() or [""], key=len) for c in cells]
+            widths.append(8 * max(len(w) for w in words) + 15)
+        assert sum(widths) <= 1152, (header, widths)
+        # no log-scale estimate: a negative number in an effect column is an analysis-scale value
+        for i, h in enumerate(header):
+            if re.search(r"\b(HR|RR|OR)\b", h):
+                assert not any(re.match(r"^-\d", r[i]) for r in rows if i < len(r)), (h, rows)
+
+
+def test_report_paragraphs_have_no_internal_ids(report: tuple[str, _Tables]) -> None:
+    page, _ = report
+    for para in re.findall(r"<p>(.*?)</p>", page, re.S):
+        text = html.unescape(re.sub(r"<[^>]+>", "", para))
+        assert not re.findall(r"\b[a-z0-9]+_[a-z0-9_]+\b", text), text[:200]
+
+
+def test_report_of_the_newer_analyses_has_journal_tables(report: tuple[str, _Tables]) -> None:
+    page, parsed = report
+    headers = [h for h, _ in parsed.tables]
+    flat = {h for hs in headers for h in hs}
+    for want in ("p0 (MAP prior mean), %", "ESS (ELIR)", "HR (95% CrI)", "P(HR < 0.8)", "RR (95% CI)",
+                 "Ratio of HRs (95% CI)", "P-score", "SUCRA"):
+        assert want in flat, want
+    assert [h for h in headers if h[:1] == ["Source of variation"] and h[1] == "Q"], "the Q decomposition"
+    from metaoutcome.network import RANKING_CAUTION
+
+    assert html.escape(RANKING_CAUTION) in page
+    league = [(h, rows) for h, rows in parsed.tables if "docetaxel" in h and "nivolumab" in h]
+    assert league and all(re.match(r"^\d\.\d\d \(\d\.\d\d to \d\.\d\d\)$|^–$|^[a-z]", c)
+                          for _, rows in league for r in rows for c in r)
+
+
 def test_report_sections_in_order_with_contents(report: tuple[str, _Tables]) -> None:
     page, _ = report
+    assert re.findall(r'<h2 id="([^"]+)">', page) == ORDER
     for name in ("nsclc_pd1_vs_docetaxel", "hcc_after_first_line"):
         start = page.index(f'<h2 id="{name}">')
         end = page.find("<h2 id=", start + 1)

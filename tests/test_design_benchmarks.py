@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
@@ -59,3 +60,30 @@ def test_bayesian_go_rate_is_calibrated_under_the_map_prior(outdir: Path) -> Non
     oc = pd.read_csv(outdir / "tables" / "bayes_oc.csv")
     assert ((oc["p_go_rate_from_map"] - 0.1).abs() < 0.02).all()
     assert (oc["p_go_at_p1"] >= oc["p_go_at_p0"]).all()
+
+
+def test_reader_tables_are_on_the_natural_scale_and_match_the_csv(outdir: Path) -> None:
+    from metaoutcome._analyses import design_benchmarks as db
+
+    bench = pd.read_csv(outdir / "tables" / "benchmarks.csv")
+    disp = db.benchmarks_display(bench)
+    assert len(disp.columns) <= 8 and "p0 (MAP prior mean), %" in disp.columns and "ESS (ELIR), patients" in disp
+    assert disp["p0 (MAP prior mean), %"].iloc[0] == f"{100 * bench['p0_map_mean'].iloc[0]:.1f}"
+    designs = pd.read_csv(outdir / "tables" / "designs.csv")
+    d = db.designs_display(designs)
+    ahern = d[d["Design"] == "A'Hern"]
+    # A'Hern has one stage: not applicable, not <NA>
+    assert (ahern["Stage 1: stop if responses ≤ r1/n1"] == "–").all() and (ahern["P(early stop) under p0, %"] == "–").all()
+    simon = designs[designs["design"] == "Simon optimal"].iloc[0]
+    assert d.iloc[0]["Stage 1: stop if responses ≤ r1/n1"] == f"{int(simon['r1'])}/{int(simon['n1'])}"
+    # the Bayesian HR table: HRs (exp of the log-scale posterior), no theta[...] rows
+    s = pd.read_csv(outdir / "tables" / "bayes_os_hr.csv")
+    b = db.bayes_hr_display(s)
+    mu = s[s["parameter"] == "mu"].iloc[0]
+    assert b.iloc[0]["Posterior median (95% CrI)"] == (
+        f"{np.exp(mu['median']):.2f} ({np.exp(mu['ci_low']):.2f} to {np.exp(mu['ci_high']):.2f})")
+    assert not b["Parameter"].str.contains(r"theta|\[").any()
+    for frame in (disp, d, b, db.map_display(pd.read_csv(outdir / "tables" / "map_priors.csv")),
+                  db.bayes_summary_display(pd.read_csv(outdir / "tables" / "bayes_hr_summary.csv"))):
+        cells = frame.astype(str).to_numpy().ravel()
+        assert not any(c in ("nan", "<NA>", "None") or "_" in c for c in cells), frame

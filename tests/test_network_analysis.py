@@ -72,3 +72,23 @@ def test_keynote_010_is_one_three_arm_trial(folder: Path) -> None:
     # each dose against docetaxel rests on KEYNOTE-010 alone: its own printed HR
     assert eff.loc["pembrolizumab_10mgkg", "estimate_natural"] == pytest.approx(0.61, rel=1e-9)
     assert eff.loc["pembrolizumab_2mgkg", "estimate_natural"] == pytest.approx(0.71, rel=1e-9)
+
+
+def test_reader_tables_name_drugs_in_words_and_show_hrs(folder: Path) -> None:
+    from metaoutcome._analyses import networks as nw
+
+    assert nw.drug("pembrolizumab_10mgkg") == "pembrolizumab 10 mg/kg"
+    league = pd.read_csv(folder / "tables" / "league_table_nsclc_os.csv").set_index("row")
+    disp = nw.league_display(league)
+    assert "pembrolizumab 10 mg/kg" in disp.columns and disp.shape == league.shape
+    # the diagonal names the drug, empty direct cells are "–", the rest are the HR cells unchanged
+    for i, name in enumerate(league.columns):
+        assert disp.iloc[i, i] == nw.drug(name)
+    assert (disp.to_numpy() == "–").sum() == (league.to_numpy() == ".").sum() > 0
+    eff = pd.read_csv(folder / "tables" / "effects_hcc_os.csv")
+    e = nw.effects_display(eff, "placebo")
+    rego = eff[eff["treatment"] == "regorafenib"].iloc[0]
+    assert e.set_index("Drug").loc["regorafenib", "HR vs placebo (95% CI)"] == (
+        f"{rego['estimate_natural']:.2f} ({rego['ci_low_natural']:.2f} to {rego['ci_high_natural']:.2f})")
+    dec = nw.decomposition_display(pd.read_csv(folder / "tables" / "heterogeneity_nsclc_pfs.csv"))
+    assert list(dec["Q"]) == ["–", "0.00", "–"] and "nan" not in dec.to_string()

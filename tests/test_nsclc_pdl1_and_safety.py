@@ -6,6 +6,7 @@ import importlib
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 from scipy import stats
@@ -118,3 +119,30 @@ def test_is_listed_for_reproduce(name: str) -> None:
     from metaoutcome.reproduce import list_analyses
 
     assert name in [n for n, _ in list_analyses()]
+
+
+def test_reader_tables_show_ratios_and_risk_ratios(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import warnings
+
+    from metaoutcome.reproduce import AnalysisOutput
+
+    out = AnalysisOutput("nsclc_pdl1_and_safety", analysis.TITLE, tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        analysis.run(out)
+    inter = out.displays["pdl1_within_trial_interactions"]
+    assert list(inter["Trial"][:2]) == ["CheckMate 057", "OAK"] and inter["Trial"].iloc[-1].startswith("Common effect")
+    oak = pd.read_csv(tmp_path / "tables" / "pdl1_within_trial_interactions.csv").set_index("trial_id").loc["oak"]
+    se = math.sqrt(oak["vi"])
+    assert inter.iloc[1]["Ratio of HRs (95% CI)"] == (
+        f"{oak['ratio']:.2f} ({math.exp(oak['yi'] - 1.959964 * se):.2f} to {math.exp(oak['yi'] + 1.959964 * se):.2f})")
+    for name in ("trae_rr_nsclc", "trae_rr_hcc"):
+        rr = out.displays[name]
+        assert "RR (95% CI)" in rr.columns and rr["Trial"].iloc[-1] == "Common effect (Mantel-Haenszel)"
+        summ = pd.read_csv(tmp_path / "tables" / f"{name}.csv")
+        pooled = summ[summ["row_type"] == "pooled"].iloc[0]
+        assert rr["RR (95% CI)"].iloc[-1] == (f"{pooled['estimate_natural']:.2f} ({pooled['ci_low_natural']:.2f} to "
+                                              f"{pooled['ci_high_natural']:.2f})")
+    for frame in out.displays.values():
+        cells = frame.astype(str).to_numpy().ravel()
+        assert not any(c in ("nan", "<NA>", "None") or "_" in c for c in cells), frame

@@ -35,7 +35,7 @@ table{border-collapse:collapse;width:100%;font-size:.84rem;table-layout:auto}
 th,td{padding:.3rem .45rem;border-bottom:1px solid #d8dee4;text-align:left;vertical-align:top;
 overflow-wrap:break-word;word-break:normal;hyphens:manual}
 th{background:#f0f3f6;font-weight:600;border-bottom:2px solid #b9c2cc}
-td.num,th.num{text-align:right;white-space:nowrap}
+td.num,th.num{text-align:right}td.num{white-space:nowrap}
 tr.pooled td{font-weight:600;border-top:1.5px solid #8c959f}
 p.note{font-size:.8rem;color:#444;margin:.3rem 0}
 img{max-width:100%;height:auto;display:block}
@@ -50,7 +50,7 @@ _NUMBER = re.compile(r"^[<>]?-?\d[\d,]*(\.\d+)?%?$")
 
 
 def _is_numeric(values: Sequence[str]) -> bool:
-    vals = [v for v in values if v]
+    vals = [v for v in values if v and v != "–"]  # "–" (not applicable) does not make a column text
     return bool(vals) and all(_NUMBER.match(v) for v in vals)
 
 

@@ -55,6 +55,8 @@ def model_label(res: Any) -> str:
     """'Random effects (REML)', 'Common effect', 'Random effects (GLMM)' ..."""
     if res.method in COMMON_METHODS:
         return "Common effect"
+    if res.method in ("MH", "PETO"):  # common-effect methods: no τ² is estimated
+        return f"Common effect ({'Mantel-Haenszel' if res.method == 'MH' else 'Peto'})"
     if getattr(res, "model", "") and "glmm" in str(res.model).lower():
         return "Random effects (GLMM)"
     return f"Random effects ({_METHOD_NAMES.get(res.method, res.method)})"
@@ -237,6 +239,8 @@ def plain_reason(reason: str) -> str:
     'superseded by another analysis of the same patients'
     >>> plain_reason("subset of the patients in row oak_os_hr_itt")
     'a subgroup of a trial whose whole population is analysed'
+    >>> plain_reason("5-year re-analysis with doses pooled of the patients in k_2_os and k_10_os")
+    '5-year re-analysis with doses pooled of the same patients as other rows'
     """
     text = str(reason).strip()
     parts = [p.strip() for p in text.split("; superseded by row")]  # two reasons joined by the converter
@@ -246,7 +250,11 @@ def plain_reason(reason: str) -> str:
         if re.search(pattern, text):
             return words
     # unknown wording: keep it, minus internal row ids (snake_case tokens)
-    return re.sub(r"\s*\b(?:in |by )?row [a-z0-9]+(?:_[a-z0-9]+)+\b", "", text).strip() or text
+    ident = r"[a-z0-9]+(?:_[a-z0-9]+)+"
+    text = re.sub(rf"\bof the patients in (?:rows? )?{ident}(?:,? and {ident})*", "of the same patients as other rows",
+                  text)
+    text = re.sub(rf"\s*\b(?:in |by )?rows? {ident}(?:,? and {ident})*\b", "", text)
+    return re.sub(rf"\s*\b{ident}\b", "", text).strip() or text
 
 
 @dataclass(frozen=True)
