@@ -583,6 +583,7 @@ class _Interrupts:
     def __init__(self) -> None:
         self.seen = False
         self._previous: Any = None
+        self._hook: Any = sys.unraisablehook
 
     def _handler(self, signum: int, frame: Any) -> None:
         self.seen = True
@@ -598,13 +599,23 @@ class _Interrupts:
 
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._handler)
+            self._hook = sys.unraisablehook
+            sys.unraisablehook = self._unraisable
         return self
+
+    def _unraisable(self, info: Any) -> None:
+        """A Ctrl-C landing in a weakref callback or ``__del__`` cannot propagate, and Python would
+        print it as "Exception ignored"; it is remembered (:meth:`check` raises it), so say nothing."""
+        if self.seen and isinstance(info.exc_value, KeyboardInterrupt):
+            return
+        self._hook(info)
 
     def __exit__(self, *exc: object) -> None:
         import signal
 
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
+            sys.unraisablehook = self._hook
 
 
 def _run_analyses(
