@@ -2,7 +2,7 @@
 
     python benchmarks/bench_reproduce.py [--runs 3] [--repeat 3]
 
-1. Figure saving, in this process, on the 10 figures of the 2 bundled analyses: the way
+1. Figure saving, in this process, on the figures of all the bundled analyses: the way
    reproduce saved them before (``savefig`` with a tight box for the PDF and again for a 150 dpi
    PNG, matplotlib's own font subsetting) against :func:`metaoutcome.report._figures.save_pdf_png`
    (one tight box, PDF with lean font subsetting, 300 dpi PNG), each with its caches emptied first
