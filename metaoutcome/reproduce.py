@@ -211,10 +211,49 @@ def list_analyses() -> list[tuple[str, str]]:
     for info in pkgutil.iter_modules(pkg.__path__):
         if info.name.startswith("_"):
             continue
-        mod = importlib.import_module(f"metaoutcome._analyses.{info.name}")
-        if callable(getattr(mod, "run", None)):
-            found.append((float(getattr(mod, "ORDER", 100)), info.name, str(getattr(mod, "TITLE", info.name))))
+        header = _module_header(f"metaoutcome._analyses.{info.name}")
+        if header is None:  # not a plain source file: import it to see
+            mod = importlib.import_module(f"metaoutcome._analyses.{info.name}")
+            header = (callable(getattr(mod, "run", None)), getattr(mod, "ORDER", 100), getattr(mod, "TITLE", info.name))
+        has_run, order, title = header
+        if has_run:
+            found.append((float(order), info.name, str(title)))
     return [(name, title) for _, name, title in sorted(found)]
+
+
+def _module_header(module: str) -> tuple[bool, Any, Any] | None:
+    """Whether ``module`` defines ``run`` at top level, and its literal ``ORDER`` and ``TITLE``, read
+    from its source without importing it (an analysis imports most of metaoutcome, and scipy; a
+    run of one analysis should not pay for the others). ``None`` when the source cannot say."""
+    import ast
+    from importlib.util import find_spec
+
+    spec = find_spec(module)
+    origin = getattr(spec, "origin", None)
+    if spec is None or not origin or not str(origin).endswith(".py"):
+        return None
+    try:
+        tree = ast.parse(Path(origin).read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    has_run, values = False, {"ORDER": 100, "TITLE": module.rpartition(".")[2]}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == "run":
+            has_run = True
+        value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
+        targets = (node.targets if isinstance(node, ast.Assign)
+                   else [node.target] if isinstance(node, ast.AnnAssign) else [])
+        for target in targets:
+            if isinstance(target, ast.Name) and target.id in values and value is not None:
+                try:
+                    values[target.id] = ast.literal_eval(value)
+                except ValueError:  # not a literal: only importing can tell
+                    return None
+        if isinstance(node, (ast.ClassDef, ast.AsyncFunctionDef, ast.Import, ast.ImportFrom)) and any(
+                getattr(n, "name", None) == "run" or getattr(n, "asname", None) == "run"
+                for n in ([node] if not isinstance(node, (ast.Import, ast.ImportFrom)) else node.names)):
+            return None  # ``run`` bound some other way: import to see what it is
+    return has_run, values["ORDER"], values["TITLE"]
 
 
 def _sha256(path: Path) -> str:
@@ -544,6 +583,7 @@ class _Interrupts:
     def __init__(self) -> None:
         self.seen = False
         self._previous: Any = None
+        self._hook: Any = sys.unraisablehook
 
     def _handler(self, signum: int, frame: Any) -> None:
         self.seen = True
@@ -559,13 +599,23 @@ class _Interrupts:
 
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._handler)
+            self._hook = sys.unraisablehook
+            sys.unraisablehook = self._unraisable
         return self
+
+    def _unraisable(self, info: Any) -> None:
+        """A Ctrl-C landing in a weakref callback or ``__del__`` cannot propagate, and Python would
+        print it as "Exception ignored"; it is remembered (:meth:`check` raises it), so say nothing."""
+        if self.seen and isinstance(info.exc_value, KeyboardInterrupt):
+            return
+        self._hook(info)
 
     def __exit__(self, *exc: object) -> None:
         import signal
 
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
+            sys.unraisablehook = self._hook
 
 
 def _run_analyses(

@@ -40,6 +40,36 @@ def test_both_review_questions_are_bundled_and_come_first() -> None:
     assert [n for n, _ in list_analyses()] == ORDER
 
 
+def test_list_analyses_reads_what_importing_the_modules_gives() -> None:
+    # list_analyses reads ORDER/TITLE/run from the sources without importing them; importing must agree
+    import importlib
+
+    titles = dict(list_analyses())
+    for name in ORDER:
+        mod = importlib.import_module(f"metaoutcome._analyses.{name}")
+        assert callable(mod.run)
+        assert titles[name] == mod.TITLE
+    orders = [float(importlib.import_module(f"metaoutcome._analyses.{n}").ORDER) for n in ORDER]
+    assert orders == sorted(orders)
+
+
+def test_module_header_refuses_what_only_an_import_can_tell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from metaoutcome.reproduce import _module_header
+
+    (tmp_path / "mh_literal.py").write_text('ORDER = 7\nTITLE: str = "T"\ndef run(out):\n    pass\n')
+    (tmp_path / "mh_computed.py").write_text('ORDER = 7\nTITLE = "T" + "U"\ndef run(out):\n    pass\n')
+    (tmp_path / "mh_imported.py").write_text('from os.path import join as run\nTITLE = "T"\n')
+    (tmp_path / "mh_norun.py").write_text("x = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert _module_header("mh_literal") == (True, 7, "T")
+    assert _module_header("mh_computed") is None
+    assert _module_header("mh_imported") is None
+    assert _module_header("mh_norun") == (False, 100, "mh_norun")
+    assert not any(m.startswith("mh_") for m in sys.modules)  # read, never imported
+
+
 def test_only_keeps_the_order_given_by_the_analyses(tmp_path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -296,3 +296,29 @@ def test_sigint_to_a_real_run_leaves_the_previous_complete_output(
     assert proc.returncode == 130, err
     assert err.strip().splitlines() == [f"metaoutcome reproduce: interrupted; {out} left as it was"], err
     assert _snapshot(out) == before and _leftovers(out) == []
+
+
+def test_a_remembered_ctrl_c_in_a_callback_is_not_printed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A SIGINT that lands in a weakref callback cannot propagate; Python would print it as
+    "Exception ignored". It is remembered (check() raises it), so the hook stays quiet about it,
+    and only about it."""
+    from metaoutcome.reproduce import _Interrupts
+
+    def info(exc: BaseException) -> types.SimpleNamespace:
+        return types.SimpleNamespace(exc_type=type(exc), exc_value=exc, exc_traceback=None,
+                                     err_msg="Exception ignored in", object=None)
+
+    passed_on: list[BaseException] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda i: passed_on.append(i.exc_value))
+    hook = sys.unraisablehook
+    with _Interrupts() as interrupts:
+        sys.unraisablehook(info(KeyboardInterrupt()))  # type: ignore[arg-type]
+        assert len(passed_on) == 1  # not one we saw arrive: passed on
+        interrupts.seen = True
+        sys.unraisablehook(info(KeyboardInterrupt()))  # type: ignore[arg-type]
+        other = RuntimeError("other")
+        sys.unraisablehook(info(other))  # type: ignore[arg-type]
+        assert passed_on[1:] == [other]
+        with pytest.raises(KeyboardInterrupt):
+            interrupts.check()
+    assert sys.unraisablehook is hook

@@ -217,7 +217,7 @@ def network_forest(result: NetworkResult, *, reference: str | None = None, ax: A
         foot = []
         if (eff["evidence"] == "indirect").any():
             foot.append("* no trial compared it with " + ref + ": estimate purely indirect")
-        model = {"CE": "common-effect", "REML": "random-effects, REML tau^2", "DL": "random-effects, DL tau^2"}
+        model = {"CE": "common-effect", "REML": "random-effects, REML τ²", "DL": "random-effects, DL τ²"}
         foot.append(f"Network meta-analysis ({model[result.method]} = {result.tau2:.3g})"
                     if result.method != "CE" else "Network meta-analysis (common effect)")
         if favours is not None:

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from .._checks import level_percent
 from ..measures import Measure, get_measure
@@ -162,6 +161,7 @@ def bubble_values(
     >>> bool(np.allclose(v.pred, res.estimate[0] + res.estimate[1] * v.xs))
     True
     """
+    from scipy import stats  # imported here: scipy.stats costs ~0.3 s to import
     _check(result)
     j = _choose_mod(result, mod)
     X = np.asarray(result.X, dtype=float)

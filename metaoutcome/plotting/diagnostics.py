@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
 
 from .._checks import as_float_array, check_same_length, level_percent
 from ._result import check_result, fget, is_common, measure_of
@@ -156,6 +155,7 @@ def radial(
     >>> float(ax.get_xlim()[0])
     0.0
     """
+    from scipy import stats  # imported here: scipy.stats costs ~0.3 s to import
     st = check_result(result)
     lv = level_percent(fget(result, "level", 95.0) if level is None else level)
     tau2 = 0.0 if is_common(result) else fget(result, "tau2", 0.0)

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from .._checks import level_percent
 from ..measures import Measure
@@ -130,6 +129,7 @@ def funnel(
     >>> bool(ax.get_ylim()[0] > ax.get_ylim()[1])  # standard error 0 at the top
     True
     """
+    from scipy import stats  # imported here: scipy.stats costs ~0.3 s to import
     st = check_result(result)
     measure = measure_of(result)
     lv = level_percent(fget(result, "level", 95.0) if level is None else level)

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from ..measures import Measure, get_measure
 from ..options import COMMON_METHODS
@@ -89,6 +88,7 @@ class _RefitRows:
 
     def summary(self) -> Any:
         """The tidy table :func:`forest` draws (the columns of ``PoolResult.summary``)."""
+        from scipy import stats  # imported here: scipy.stats costs ~0.3 s to import
         import pandas as pd
 
         m = get_measure(self.measure)
@@ -212,6 +212,7 @@ def _draw(
     null_line: bool,
     forest_kwargs: dict[str, Any],
 ) -> Figure:
+    from scipy import stats  # imported here: scipy.stats costs ~0.3 s to import
     from .forest import forest
 
     level = float(res.level)

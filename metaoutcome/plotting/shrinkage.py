@@ -105,7 +105,7 @@ def shrinkage_forest(res: Any, *, ax: Axes | None = None, width_mm: float = 150.
         lo, med, hi = nat(mu["ci_low"]), nat(mu["median"]), nat(mu["ci_high"])
         ax.fill([lo, med, hi, med], [y, y + 0.35, y, y - 0.35], color="0.15", lw=0)
         ys.append(y)
-        labels.append("Overall effect (mu)")
+        labels.append("Overall effect (μ)")
         if show_values:
             ax.annotate(_fmt(med, lo, hi), xy=(1.02, y), xycoords=("axes fraction", "data"), va="center",
                         fontsize=fontsize, fontweight="bold")
@@ -141,7 +141,7 @@ def shrinkage_forest(res: Any, *, ax: Axes | None = None, width_mm: float = 150.
         for side in ("top", "right", "left"):
             ax.spines[side].set_visible(False)
         ax.set_xlabel(m.axis_label, fontsize=fontsize)
-        ax.set_title(f"tau prior: {res.tau_prior}; tau median {res.tau['median']:.2f} "
+        ax.set_title(f"τ prior: {res.tau_prior}; τ median {res.tau['median']:.2f} "
                      f"[{res.tau['ci_low']:.2f}, {res.tau['ci_high']:.2f}]", fontsize=fontsize, loc="right")
     return ax
 

@@ -15,9 +15,9 @@ Rules (defaults of :class:`SofRules`; :func:`rules_text` writes them as a method
 * one trial: not applicable;
 * comparative measures (a null value exists, e.g. HR = 1): *not serious* when I² < 50% or the 95%
   prediction interval lies entirely on one side of the null; otherwise *serious*, or *very serious*
-  when I² >= 75%;
+  when I² ≥ 75%;
 * single-group measures (a pooled rate or median has no null): *not serious* when I² < 50%,
-  *serious* when 50% <= I² < 75%, *very serious* when I² >= 75%.
+  *serious* when 50% ≤ I² < 75%, *very serious* when I² ≥ 75%.
 
 **Imprecision** (GRADE guidelines 6, Guyatt et al. 2011a):
 
@@ -413,9 +413,9 @@ def rules_text(rules: SofRules = DEFAULT_RULES) -> str:
         "Summary-of-findings tables follow the GRADE layout (Guyatt et al. 2008). Two certainty domains were rated "
         "from the data by fixed rules. Inconsistency (Guyatt et al. 2011b): not applicable for one trial; for "
         f"comparative outcomes not serious when I² < {r.i2_serious:g}% or the 95% prediction interval lies on one "
-        f"side of no effect, otherwise serious (very serious when I² >= {r.i2_very_serious:g}%); for pooled rates "
-        f"and medians, which have no null value, serious when I² >= {r.i2_serious:g}% and very serious when "
-        f"I² >= {r.i2_very_serious:g}%. Imprecision (Guyatt et al. 2011a): for comparative outcomes very serious "
+        f"side of no effect, otherwise serious (very serious when I² ≥ {r.i2_very_serious:g}%); for pooled rates "
+        f"and medians, which have no null value, serious when I² ≥ {r.i2_serious:g}% and very serious when "
+        f"I² ≥ {r.i2_very_serious:g}%. Imprecision (Guyatt et al. 2011a): for comparative outcomes very serious "
         f"when the 95% CI includes both an appreciable benefit and an appreciable harm (below {r.appreciable_benefit:g}"
         f" and above {r.appreciable_harm:g}), serious when it includes no effect or when fewer than "
         f"{r.ois_patients} patients were randomised (applied only when every trial's count is known); for pooled "
