@@ -226,7 +226,10 @@ def _fit_mixture(x: FloatArray, components: int) -> BetaMixture:
         ms = np.clip(m + (np.arange(components) - (components - 1) / 2) * 0.0, 1e-3, 1 - 1e-3)
         a0, b0 = np.maximum(ms * ns, 1.01), np.maximum((1 - ms) * ns, 1.01)
         theta0 = np.concatenate([np.zeros(components - 1) - 0.5, np.log(a0 - 1), np.log(b0 - 1)])
-        res = optimize.minimize(nll, theta0, jac=True, method="BFGS", options={"gtol": 1e-10})
+        # BFGS's line search may try steps where exp() overflows; those trial points come back as
+        # inf/NaN and are rejected by the search, so numpy's warnings about them are noise
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            res = optimize.minimize(nll, theta0, jac=True, method="BFGS", options={"gtol": 1e-10})
         if best is None or res.fun < best.fun:
             best = res
     assert best is not None
