@@ -491,7 +491,7 @@ def historical_arms(frame: pd.DataFrame | None = None, *, where: dict[str, Any] 
     import warnings
 
     from . import effects
-    from ._analyses._common import one_population, study_labels
+    from .review import one_population, study_labels
     from .datasets import load_dataset
 
     f = load_dataset("proportions", with_trials=True) if frame is None else frame.copy()

@@ -44,7 +44,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from ._checks import as_float_array, check_counts, check_labels, check_level, check_number, check_same_length, level_percent
+from ._checks import check_counts, check_labels, check_level, check_number, check_same_length, level_percent
 from ._warnings import user_stacklevel
 from .options import GLMM_CI_METHODS, ci_method_option, pi_method_option
 from .heterogeneity import typical_variance
