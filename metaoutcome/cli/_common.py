@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from ..options import CI_METHOD_ALIASES, CI_METHOD_AMBIGUOUS, CI_METHODS, COMMON_METHODS, PI_METHODS, TAU2_METHODS
@@ -135,3 +138,23 @@ def read_csv(path: str, option: str | None = None) -> CSVFile:
             raise CLIError(f"{where}: {first.message}")
         raise CLIError(*(str(p) for p in f.errors[:20]))
     return f
+
+
+def write_whole(path: Path, write: Callable[[Path], None]) -> None:
+    """Write a file the way ``reproduce`` writes its folder: ``write(partial)`` fills a file beside
+    ``path``, which is renamed over ``path`` only when complete; an interrupted or failed write leaves
+    the earlier file as it was and no partial file behind. The new file gets an ordinary file's mode
+    (not mkstemp's 0600). OSError propagates for the caller to word."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.partial-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    partial: Path | None = Path(name)
+    try:
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(name, 0o666 & ~mask)
+        write(Path(name))
+        os.replace(name, path)
+        partial = None
+    finally:
+        if partial is not None:
+            partial.unlink(missing_ok=True)

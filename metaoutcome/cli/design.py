@@ -21,12 +21,10 @@ Simon-optimal and A'Hern sample sizes judged against the robust MAP prior.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from ._common import add_traceback
+from ._common import add_traceback, write_whole
 
 __all__ = ["add_parser", "run"]
 
@@ -192,12 +190,4 @@ def run(args: argparse.Namespace) -> int:
 def _write_whole(path: Path, table: Any) -> None:
     """Write a CSV beside the target and rename it into place (complete or not at all)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".design-", suffix=".csv", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            table.to_csv(fh, index=False, lineterminator="\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_whole(path, lambda partial: table.to_csv(partial, index=False, lineterminator="\n"))

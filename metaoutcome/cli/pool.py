@@ -12,9 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
-import os
 import sys
-import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ..options import CI_METHOD_ALIASES, CI_METHOD_AMBIGUOUS, ci_method_option
 from ._common import (
     CI_METHODS, FIGURE_TYPES, FORMATS, FORMATTER, LAYOUTS, METHODS, PI_METHODS, CLIError, add_map, add_traceback,
-    choice, examples, level, one_line, parse_map, read_csv,
+    choice, examples, level, one_line, parse_map, read_csv, write_whole,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -514,22 +512,10 @@ def _write_forest(result: PoolResult | SubgroupResult, path: Path, layout: str) 
         fig = forest(result, layout=layout) if isinstance(result, PoolResult) else result.forest(layout=layout)
         # written beside the file and renamed over it when complete: an interrupted run leaves the
         # earlier file as it was, never half a figure
-        partial: Path | None = None
         try:
-            fd, name = tempfile.mkstemp(prefix=f".{path.name}.partial-", suffix=path.suffix, dir=path.parent)
-            os.close(fd)
-            partial = Path(name)
-            mask = os.umask(0)
-            os.umask(mask)
-            os.chmod(partial, 0o666 & ~mask)  # as an ordinary new file, not mkstemp's 0600
-            savefig(fig, partial, format=path.suffix.lstrip(".").lower())
-            os.replace(partial, path)
-            partial = None
+            write_whole(path, lambda partial: savefig(fig, partial, format=path.suffix.lstrip(".").lower()))
         except OSError as exc:
             raise CLIError(f"--forest {path}: cannot write the file ({exc.strerror or exc})") from exc
-        finally:
-            if partial is not None:
-                partial.unlink(missing_ok=True)
 
 
 # ------------------------------------------------------------------------------------------------
