@@ -17,7 +17,7 @@ from metaoutcome.report import cite
 from metaoutcome.reproduce import AnalysisOutput
 from metaoutcome.review import WHOLE_POPULATION, one_population, study_labels
 
-__all__ = ["describe_model", "model_references", "fmt_ci", "pooled_row", "run_standalone", "WHOLE_POPULATION",
+__all__ = ["describe_model", "review_tables", "model_references", "fmt_ci", "pooled_row", "run_standalone", "WHOLE_POPULATION",
            "one_population", "study_labels", "patients", "control_median", "Included", "subgroup_display",
            "fmt_p_journal", "fmt_x"]
 
@@ -205,3 +205,16 @@ def subgroup_display(outcome: str, sg: Any, digits: int = 1) -> pd.DataFrame:
     recs[-1]["Subgroup difference"] = (f"Q = {fmt_x(sg.q_between, 2)}, df = {sg.q_between_df}, "
                                        f"{fmt_p_journal(sg.q_between_pvalue, prefix='p')}")
     return pd.DataFrame(recs)
+
+
+def review_tables(out: AnalysisOutput, sof: Any, title: str, included: Any, flows: Any) -> None:
+    """The report's tables of a review question: summary of findings, included trials (with the
+    note on how n is counted), the not-pooled table and the data sources."""
+    out.summary_of_findings(sof, title)
+    chars, sources = included.table()
+    out.included_trials(chars, notes=("n: patients in the pooled comparisons or arms, as recorded in the curated "
+                                      "data (not recorded where the publication read did not print it). Citation "
+                                      "numbers refer to the data sources.",))
+    out.not_pooled(flows)
+    out.sources(sources)
+

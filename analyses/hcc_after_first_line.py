@@ -27,7 +27,8 @@ from metaoutcome.reproduce import AnalysisOutput
 from metaoutcome.subgroups import subgroup_analysis
 
 from ._common import (Included, control_median, describe_model, fmt_ci, fmt_p_journal, fmt_x,
-                      model_references, one_population, patients, pooled_row, run_standalone, study_labels)
+                      model_references, one_population, patients, pooled_row, review_tables, run_standalone,
+                      study_labels)
 
 #: place in ``metaoutcome reproduce`` and its report (see :func:`metaoutcome.reproduce.list_analyses`)
 ORDER = 10
@@ -180,13 +181,7 @@ def run(out: AnalysisOutput) -> None:
               display=pooled_table(pooled_display))
 
     # -- the report's tables ----------------------------------------------------------------------
-    out.summary_of_findings(sof, "Summary of findings: advanced HCC after first-line systemic therapy")
-    chars, sources = included.table()
-    out.included_trials(chars, notes=("n: patients in the pooled comparisons or arms, as recorded in the curated "
-                                      "data (not recorded where the publication read did not print it). Citation "
-                                      "numbers refer to the data sources.",))
-    out.not_pooled(flows)
-    out.sources(sources)
+    review_tables(out, sof, "Summary of findings: advanced HCC after first-line systemic therapy", included, flows)
 
     out.text("Methods", (
         "Hazard ratios of the placebo-controlled phase 3 trials were converted to ln HR with the SE from the printed "

@@ -28,7 +28,8 @@ from metaoutcome.reproduce import AnalysisOutput
 from metaoutcome.subgroups import subgroup_analysis
 
 from ._common import (Included, control_median, describe_model, fmt_ci, fmt_p_journal, fmt_x,
-                      model_references, one_population, patients, pooled_row, run_standalone, study_labels,
+                      model_references, one_population, patients, pooled_row, review_tables, run_standalone,
+                      study_labels,
                       subgroup_display)
 
 #: place in ``metaoutcome reproduce`` and its report (see :func:`metaoutcome.reproduce.list_analyses`)
@@ -153,13 +154,7 @@ def run(out: AnalysisOutput) -> None:
                   display=pd.concat(sub_display, ignore_index=True))
 
     # -- the report's tables ----------------------------------------------------------------------
-    out.summary_of_findings(sof, "Summary of findings: PD-1/PD-L1 inhibitors in previously treated advanced NSCLC")
-    chars, sources = included.table()
-    out.included_trials(chars, notes=("n: patients in the pooled comparisons or arms, as recorded in the curated "
-                                      "data (not recorded where the publication read did not print it). Citation "
-                                      "numbers refer to the data sources.",))
-    out.not_pooled(flows)
-    out.sources(sources)
+    review_tables(out, sof, "Summary of findings: PD-1/PD-L1 inhibitors in previously treated advanced NSCLC", included, flows)
 
     # -- text -------------------------------------------------------------------------------------
     out.text("Methods", (
