@@ -513,7 +513,8 @@ def historical_arms(frame: pd.DataFrame | None = None, *, where: dict[str, Any] 
     # events derived from a printed percentage and n (effects.from_proportions' rule, flagged in
     # ``events_derived``) enter as the count the effect-size step used
     derived = es["events_derived"].fillna(False).astype(bool)
-    es["events"] = es["events"].astype("Float64").where(~derived, np.floor(es["percent"] / 100.0 * es["n"] + 0.5))
+    es["events"] = es["events"].astype("Float64").where(
+        ~derived, effects.proportions.events_from_percent(es["percent"].astype(float), es["n"].astype(float)))
     arms = es.loc[used, ["label", "trial_id", "arm", "regimen_class", "events", "n", "events_derived"]]
     arms = arms.reset_index(drop=True)
     arms["events"] = arms["events"].astype("int64")

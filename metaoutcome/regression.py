@@ -305,7 +305,6 @@ class MetaRegressionResult(ReportMixin):
     h2_ci_low: float = math.nan
     h2_ci_high: float = math.nan
     tau2_ci_signs: tuple[str, str] = ("", "")
-
     excluded: tuple[ExcludedRow, ...] = field(default=())
 
     @property

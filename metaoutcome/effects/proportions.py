@@ -268,6 +268,17 @@ def proportion_ci(
 PROPORTION_COLUMNS: dict[str, str | None] = {"events": "events", "n": "n", "percent": "percent"}
 
 
+def events_from_percent(percent: ArrayLike, n: ArrayLike) -> FloatArray:
+    """Events derived from a printed percentage and n, rounding half up: ``floor(percent/100 * n + 1/2)``.
+
+    The rule :func:`from_proportions` uses for rows with ``derive_events`` (flagged ``events_derived``).
+
+    >>> events_from_percent([28.4, 9.0], [67, 137]).tolist()
+    [19.0, 12.0]
+    """
+    return np.floor(np.asarray(percent, dtype=float) / 100.0 * np.asarray(n, dtype=float) + 0.5)
+
+
 def from_proportions(
     frame: pd.DataFrame,
     measure: str = "PLO",
@@ -335,7 +346,7 @@ def from_proportions(
     derive_events = check_flag("derive_events", derive_events)
     if derive_events:
         derived = np.isnan(ev) & ~np.isnan(pc) & ~np.isnan(nn)
-        ev = np.where(derived, np.floor(pc / 100.0 * nn + 0.5), ev)
+        ev = np.where(derived, events_from_percent(pc, nn), ev)
     excl = Exclusions(k)
     excl.add(np.isnan(nn), f"{cols['n']} missing")
     if derive_events:  # a percent gives events only with n
