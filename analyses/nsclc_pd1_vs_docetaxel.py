@@ -1,7 +1,8 @@
 """Previously treated advanced NSCLC: PD-1/PD-L1 monotherapy versus docetaxel, and PD-1 + anti-angiogenic
 combinations.
 
-1. OS and PFS hazard ratios of the phase 3 trials of PD-1/PD-L1 monotherapy versus docetaxel.
+1. OS and PFS hazard ratios of the randomized trials of PD-1/PD-L1 monotherapy versus docetaxel
+   (phase 3, and the phase 2 POPLAR, whose final OS analysis is in the data).
    KEYNOTE-010's two pembrolizumab doses share one docetaxel arm: they are combined into one
    comparison with the correlation induced by the shared control
    (:func:`metaoutcome.effects.combine_shared_control`), so its control patients count once.
