@@ -296,7 +296,8 @@ def run(out: AnalysisOutput) -> None:
                   "ESS: effective sample size, in patients, by three methods (ELIR: expected local-information "
                   "ratio; moment matching; Morita et al.). τ: between-arm SD of the logit response rate.",))
     out.table("arms_used", arms_f, "Historical arms used (one population per arm)", display=arms_display(arms_f),
-              notes=("* responders derived from the printed percentage and n.",) if arms_f["events_derived"].any()
+              notes=("* responders derived from the printed percentage and n: percent × n / 100 rounded half up "
+                     "(a whole-number percentage may also fit a neighbouring count).",) if arms_f["events_derived"].any()
               else ())
     out.table("arms_not_used", excl_f, "Selected rows not used, with the reason", display=not_used_display(excl_f))
     hcc = arms_all[0]

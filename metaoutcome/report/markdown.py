@@ -10,15 +10,20 @@ from ._model import Block, Contents, Figure, Heading, ItemList, Paragraph, Prefo
 __all__ = ["render_markdown"]
 
 
+def _escape(text: object) -> str:
+    """Literal text: a ``*`` (a footnote mark such as "9*") must not open or close emphasis."""
+    return str(text).replace("*", "\\*")
+
+
 def _cell(v: object) -> str:
-    return str(v).replace("|", "\\|").replace("\n", " ")
+    return _escape(v).replace("|", "\\|").replace("\n", " ")
 
 
 def _table(t: Table) -> str:
     cols = [_cell(c) for c in t.frame.columns]
     lines = [f"**{t.label}.** {t.caption}", "", "| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in t.frame.itertuples(index=False)]
-    lines += [""] + [f"*{n}*" for n in t.notes]
+    lines += [""] + [f"*{_escape(n)}*" for n in t.notes]
     return "\n".join(lines) + "\n"
 
 
