@@ -1,24 +1,38 @@
 """Single-arm phase 2 designs (metaoutcome.design) against published values and brute force.
 
 Every expected value below was read in a retrieved public text, named with its commit in SOURCES;
-none was computed here. Simon's (1989) printed Tables 1 and 2 themselves were not retrievable. Their
-grid (IDDI-BE/PhIIdesign R/simon2stage.R @ b853d9efacd880d5e1f8b18e086e8f32d44f4684, the comment
-"TEST (Simon ... Table 1 and 2"): Table 1 p1 = p0 + 0.20 for p0 = 0.05, 0.1, 0.2, ..., 0.7, Table 2
-p1 = p0 + 0.15 for p0 = 0.05, 0.1, 0.2, ..., 0.8, each at (alpha, beta) = (0.10, 0.10), (0.05, 0.20),
-(0.05, 0.10), optimal and minimax: 2 x 3 x 17 = 102 cells. Of those, 17 are checked here:
+none was computed here. Simon's (1989) printed Tables 1 and 2 themselves were not retrievable; parts of
+them were, as transcribed by others (below). Their grid (IDDI-BE/PhIIdesign R/simon2stage.R @
+b853d9efacd880d5e1f8b18e086e8f32d44f4684, the comment "TEST (Simon ... Table 1 and 2"): Table 1
+p1 = p0 + 0.20 for p0 = 0.05, 0.1, 0.2, ..., 0.7, Table 2 p1 = p0 + 0.15 for p0 = 0.05, 0.1, 0.2, ...,
+0.8, each at (alpha, beta) = (0.10, 0.10), (0.05, 0.20), (0.05, 0.10), optimal and minimax:
+2 x 3 x 17 = 102 cells. Of those, 22 carry a published value here (test_published_simon_coverage_of_the_grid
+counts them), 14 of which are Simon's printed Table 1 itself as transcribed by others:
 
-- 7 against Simon's Table 1 as transcribed by kkmann/BinaryTwoStageDesigns (optimal, alpha 0.05,
-  power 0.80, p0 = 0.1..0.7);
+- Simon's Table 1, alpha 0.05, power 0.80 (the only column transcribed anywhere retrievable): the
+  optimal designs for p0 = 0.05..0.7 (8 cells) and the minimax designs for p0 = 0.05, 0.1, 0.2, 0.3,
+  0.4, 0.6 (6 cells), from two independent transcriptions: kkmann/BinaryTwoStageDesigns (optimal,
+  p0 = 0.1..0.7) and dx-li/mdanderson-stats (optimal and minimax for p0 = 0.05, 0.1, 0.2, 0.3, 0.4,
+  0.6, read off the paper's PDF, whose checksum that repository records). They agree on the 5 cells
+  both give;
 - 2 against Mander & Thompson (2010) Section 4's Simon designs as reproduced to full precision in
   openpharma/mtdesign's tests (p0 0.2, p1 0.4, alpha 0.10, power 0.90);
-- 8 against the printed output of independent implementations, R clinfun ``ph2simon`` (its
-  reference pages and vignette, and the SeqSGPV README), R mtdesign (its README) and R lrstat
-  ``simon2stage`` (its reference page): published values for the same cells, not Simon's printed
-  table.
+- 6 more only against the printed output of independent implementations, R clinfun ``ph2simon`` (its
+  reference pages and vignette) and VisualizeSimon2Stage's vignette (clinfun output): Table 1 cells
+  p0 0.2 and 0.5 at alpha 0.05, power 0.90, and Table 2's p0 0.05 at alpha 0.10, power 0.90. The
+  output of mtdesign (README), lrstat (reference page) and clinfun via SeqSGPV (README) adds EN(p0),
+  PET(p0) and attained errors to cells above whose design is Simon's transcribed one.
 
-Six more published designs outside Simon's grid (power 0.85 or 0.95, p0 = 0.25) are checked the same
-way. The rest of the grid is checked against an independent brute-force search written here (every
-(n1, r1, r) for every n, straight from Simon's formula, pure Python), not against a table.
+No published value disagrees with ``simon()``. The other 80 cells have no retrievable published copy:
+in Table 1 (28) the alpha 0.10 / power 0.90 column but for p0 0.2, the alpha 0.05 / power 0.90 column
+but for p0 0.2 and 0.5, and the minimax designs for p0 0.5 and 0.7 at alpha 0.05 / power 0.80; in
+Table 2 (52) all but p0 0.05 at alpha 0.10 / power 0.90. Simon's paper itself was not retrievable here
+and no transcription of those columns was found. Nor are these cells checked against the brute force
+below: that independent search (every (n1, r1, r) for every n, straight from Simon's formula, pure
+Python) checks ``simon()``'s search on small cases only (p0 0.05, p1 0.35, n <= 22, four alpha/power
+pairs), because the grid's designs (n up to 110) take it too long. Seven more published designs outside
+Simon's grid (power 0.85 or 0.95, p0 = 0.25, or alpha 0.10 with power 0.80) are checked the same way as
+the grid cells.
 
 A'Hern (2001): all 684 cells of Table 1, from a published transcription (see AHERN_TABLE below):
 641 equal; 43 are strict xfails, each with its reason (the tabulated design meets the targets only with
@@ -45,6 +59,12 @@ from metaoutcome.design import ahern, bayes_oc, check_rates, p0_from, simon
 SOURCES = {
     "kkmann": "kkmann/BinaryTwoStageDesigns test/test_BinaryTwoStageDesign.jl @ f40dd6c7c88c80139ff9000f0971c82505106ac0"
               " ('Simon's designs for beta = .2, alpha = .05, p1 = p0 +0.2, cf. Simon ... (1989). (p. 4)'; r1/n1, r/n)",
+    "mdanderson_stats": "dx-li/mdanderson-stats tests/test_simon_two_stage.py"
+                        " @ 0d064e9e43e7b593e304e19b915dc7285a1b6ea6 (test_simon_table_one,"
+                        " '# Simon (1989), printed page 4, alpha=.05 and beta=.20 rows';"
+                        " SimonDesign(n1, n, r1, r); the paper read is the PDF Simon2Stage.pdf linked by MD Anderson's"
+                        " Simon2S app, sha256 8e633dccf1cce0255dcb517c4e801e3448eb5f81f9a60026439a016066670a22 per"
+                        " docs/simon-two-stage-source.json @ the same commit)",
     "mander_thompson": "openpharma/mtdesign tests/testthat/test-obtainDesign.R @ 6964ec11e4a6c5804006c6f7d25db90871fc3b11"
                        " ('# Mander & Thompson Section 3.2' and '... Section 4'; mander = FALSE, i.e. Simon's designs;"
                        " Type1, Type2, PETNull, AveSizeNull to full precision)",
@@ -56,6 +76,13 @@ SOURCES = {
                           " (twostage.admissible(ph2simon(0.5, 0.7, 0.05, 0.1)) printed output)",
     "clinfun_vignette": "veseshan/clinfun articles/clinical-trial-functions.md @ 53bde57513ccd5bfa138abc095d387558eebe592"
                         " (ph2simon(0.05, 0.2, 0.1, 0.1), ph2simon(0.25, 0.45, 0.05, 0.1), ph2single(0.4, 0.6, 0.1, 0.1))",
+    "visualizesimon2stage": "cran/VisualizeSimon2Stage inst/doc/intro.html @ c03691134ef8b3153b9eeaed91d813c2bd5c3316"
+                            " (vignette, version 0.2.2, and identical in 0.2.0/0.2.1: printed output of clinfun"
+                            " ph2simon(pu = .2, pa = .4, ep1 = .05, ep2 = .1) and of its ph2simon4() table, whose"
+                            " alpha/beta columns are percentages to 1 decimal, 4.8% and 10.0% / 9.6%)",
+    "danchaltiel": "DanChaltiel/sample_size files_binary/simon.md @ 686d505119d0220cc6c8ebfdf687027ad64daf32"
+                   " (printed protocol text of design #75 of PhIIdesign::simon2stage for p0 20%, p1 35%, alpha 10%,"
+                   " power 80%: minimax, stage I 22 patients, stop if <= 4 responses, 41 in all, promising if >= 12)",
     "lrstat": "kaifenglu/lrstat docs/reference/simon2stage.md @ 99dd35e6590b17e6ca223080131597b2af5055bd"
               " (simon2stage(0.05, 0.2, 0.1, 0.3) printed output: EN0, attainedAlpha, attainedPower, PET0)",
     "seqsgpv": "chipmanj/SeqSGPV README.md @ 464412244a5c2efbe1f0abc05457a7b5864b1041"
@@ -90,6 +117,20 @@ PUBLISHED_SIMON = [
     Published("kkmann", 0.5, 0.7, 0.05, 0.8, "optimal", (8, 15, 26, 43)),
     Published("kkmann", 0.6, 0.8, 0.05, 0.8, "optimal", (7, 11, 30, 43)),
     Published("kkmann", 0.7, 0.9, 0.05, 0.8, "optimal", (4, 6, 22, 27)),
+    # Simon (1989) Table 1 via mdanderson-stats: optimal and minimax, alpha 0.05, power 0.80, p1 = p0 + 0.2
+    # (its SimonDesign(n1, n, r1, r) reordered here to r1, n1, r, n)
+    Published("mdanderson_stats", 0.05, 0.25, 0.05, 0.8, "optimal", (0, 9, 2, 17)),
+    Published("mdanderson_stats", 0.05, 0.25, 0.05, 0.8, "minimax", (0, 12, 2, 16)),
+    Published("mdanderson_stats", 0.1, 0.3, 0.05, 0.8, "optimal", (1, 10, 5, 29)),
+    Published("mdanderson_stats", 0.1, 0.3, 0.05, 0.8, "minimax", (1, 15, 5, 25)),
+    Published("mdanderson_stats", 0.2, 0.4, 0.05, 0.8, "optimal", (3, 13, 12, 43)),
+    Published("mdanderson_stats", 0.2, 0.4, 0.05, 0.8, "minimax", (4, 18, 10, 33)),
+    Published("mdanderson_stats", 0.3, 0.5, 0.05, 0.8, "optimal", (5, 15, 18, 46)),
+    Published("mdanderson_stats", 0.3, 0.5, 0.05, 0.8, "minimax", (6, 19, 16, 39)),
+    Published("mdanderson_stats", 0.4, 0.6, 0.05, 0.8, "optimal", (7, 16, 23, 46)),
+    Published("mdanderson_stats", 0.4, 0.6, 0.05, 0.8, "minimax", (17, 34, 20, 39)),
+    Published("mdanderson_stats", 0.6, 0.8, 0.05, 0.8, "optimal", (7, 11, 30, 43)),
+    Published("mdanderson_stats", 0.6, 0.8, 0.05, 0.8, "minimax", (8, 13, 25, 35)),
     # Mander & Thompson (2010) Section 4, Simon's designs (mtdesign's test: nStage1, rFutility, nTotal, rTotal)
     Published("mander_thompson", 0.2, 0.4, 0.1, 0.9, "optimal", (3, 17, 10, 37), "26.0224759082844", "0.548876204585779",
               "0.0947843743314956", "0.0967257134075589"),
@@ -119,6 +160,13 @@ PUBLISHED_SIMON = [
     # SeqSGPV README, clinfun output (Table 1 cell p0 0.2, alpha 0.05, power 0.80)
     Published("seqsgpv", 0.2, 0.4, 0.05, 0.8, "optimal", (3, 13, 12, 43), "20.58", "0.7473"),
     Published("seqsgpv", 0.2, 0.4, 0.05, 0.8, "minimax", (4, 18, 10, 33), "22.25", "0.7164"),
+    # VisualizeSimon2Stage vignette, clinfun output (Table 1 cell p0 0.2, alpha 0.05, power 0.90)
+    Published("visualizesimon2stage", 0.2, 0.4, 0.05, 0.9, "minimax", (5, 24, 13, 45), "31.23", "0.6559", "0.048",
+              "0.100"),
+    Published("visualizesimon2stage", 0.2, 0.4, 0.05, 0.9, "optimal", (4, 19, 15, 54), "30.43", "0.6733", "0.048",
+              "0.096"),
+    # DanChaltiel/sample_size, PhIIdesign output (alpha 0.10, power 0.80: outside Simon's grid)
+    Published("danchaltiel", 0.2, 0.35, 0.1, 0.8, "minimax", (4, 22, 11, 41)),
     # lrstat simon2stage reference page (Table 1 cell p0 0.1, alpha 0.05, power 0.80)
     Published("lrstat", 0.1, 0.3, 0.05, 0.8, "minimax", (1, 15, 5, 25), "19.50957", "0.5490430", "0.03280867",
               attained_power="0.8017006"),
@@ -169,13 +217,33 @@ def test_published_simon_coverage_of_the_grid():
     # which of Simon's 102 table cells (design, alpha, power, p0, p1) carry a published value here
     grid = _simon_grid()
     assert len(grid) == 51
-    covered = {(c.design, c.p0, c.p1, c.alpha, c.power) for c in PUBLISHED_SIMON if (c.p0, c.p1, c.alpha, c.power) in grid}
-    assert len(covered) == 17
-    from_simon_table = {(c.design, c.p0, c.p1, c.alpha, c.power) for c in PUBLISHED_SIMON if c.source == "kkmann"}
-    assert len(from_simon_table) == 7 and from_simon_table <= covered
-    outside = {(c.design, c.p0, c.p1, c.alpha, c.power) for c in PUBLISHED_SIMON if (c.p0, c.p1, c.alpha, c.power) not in grid}
-    assert len(outside) == 6
-    assert all(c.source in SOURCES for c in PUBLISHED_SIMON)
+
+    def cells(rows):
+        return {(c.design, c.p0, c.p1, c.alpha, c.power) for c in rows}
+
+    covered = cells(c for c in PUBLISHED_SIMON if (c.p0, c.p1, c.alpha, c.power) in grid)
+    assert len(covered) == 22
+    transcribed = [c for c in PUBLISHED_SIMON if c.source in ("kkmann", "mdanderson_stats")]  # Simon's own table
+    from_simon_table = cells(transcribed)
+    assert from_simon_table <= covered and len(from_simon_table) == 14
+    assert from_simon_table == {(d, p0, round(p0 + 0.2, 2), 0.05, 0.8) for d in ("optimal", "minimax")
+                                for p0 in (0.05, 0.1, 0.2, 0.3, 0.4, 0.6)} | {("optimal", 0.5, 0.7, 0.05, 0.8),
+                                                                              ("optimal", 0.7, 0.9, 0.05, 0.8)}
+    # the two transcriptions of Simon's Table 1 agree wherever both give a cell (5 optimal designs)
+    by_source = {s: {(c.design, c.p0): c.r1n1rn for c in transcribed if c.source == s}
+                 for s in ("kkmann", "mdanderson_stats")}
+    both = by_source["kkmann"].keys() & by_source["mdanderson_stats"].keys()
+    assert len(both) == 5 and all(by_source["kkmann"][k] == by_source["mdanderson_stats"][k] for k in both)
+    # ... and so does every other source that prints a design for one of those cells
+    table = {(c.design, c.p0, c.p1, c.alpha, c.power): c.r1n1rn for c in transcribed}
+    keyed = [((c.design, c.p0, c.p1, c.alpha, c.power), c.r1n1rn) for c in PUBLISHED_SIMON]
+    assert all(design == table[k] for k, design in keyed if k in table)
+    # the cells only printed implementations vouch for (not Simon's table, not Mander & Thompson)
+    others = covered - from_simon_table - cells(c for c in PUBLISHED_SIMON if c.source == "mander_thompson")
+    assert len(others) == 6
+    outside = cells(c for c in PUBLISHED_SIMON if (c.p0, c.p1, c.alpha, c.power) not in grid)
+    assert len(outside) == 7
+    assert all(c.source in SOURCES for c in PUBLISHED_SIMON) and set(SOURCES) == {c.source for c in PUBLISHED_SIMON}
 
 
 def _brute_simon(p0, p1, alpha, power, nmax):
