@@ -33,6 +33,7 @@ import pandas as pd
 from scipy import stats
 
 import metaoutcome as mo
+from metaoutcome.plotting.forest import forest
 from metaoutcome.pooling import PoolResult
 from metaoutcome.printer import fmt_estimate_ci, fmt_p_journal, fmt_x, is_missing
 from metaoutcome.report.tables import study_table
@@ -360,6 +361,7 @@ def run(out: AnalysisOutput) -> None:
 
     # 3. safety, one pool per review question (control arm)
     saf_parts, mh_txts, used_parts = [], [], []
+    by_question: dict[str, PoolResult] = {}
     outcome_tables = {name: mo.load_dataset(name) for name in ("proportions", "medians", "hazard_ratios")}
     for cancer, control in SAFETY_STRATA:
         props = mo.load_dataset("proportions", cancer=cancer)
@@ -376,6 +378,7 @@ def run(out: AnalysisOutput) -> None:
                                for r in used_c.itertuples())
         mh_txts.append(f"{cancer} ({control}): {math.exp(res.estimate):.2f} (95% CI {math.exp(res.ci_low):.2f} to "
                        f"{math.exp(res.ci_high):.2f}), k = {res.k} ({trials_txt}){doses_txt}")
+        by_question[f"{cancer} ({control})"] = res
         disp = study_table(res, columns={"Grades": [str(g).replace(">=", "≥") for g in used_c["grades"]]})
         disp["Trial"] = [_name(names, t) for t in used_c["trial_id"]] + [disp["Trial"].iloc[-1]]
         out.table(f"trae_rr_{cancer.lower()}", res.summary(), f"Grade ≥ 3 treatment-related AEs, {cancer} trials "
@@ -383,6 +386,13 @@ def run(out: AnalysisOutput) -> None:
                   notes=(mh_note(res),), study_rows=True)
     saf = pd.concat(saf_parts, ignore_index=True)
     usable = pd.concat(used_parts, ignore_index=True)
+    if by_question:
+        # one block per review question and no overall diamond: the two controls answer different questions
+        out.figure("forest_trae_rr", forest(
+            by_question, labels=[_name(names, t) for t in usable["trial_id"]],
+            left_columns={"Grades": [_ge(g) for g in usable["grades"]]}, favours=("drug", "control"), show_pi=False),
+            "Grade ≥ 3 treatment-related AEs: risk ratio, drug vs control (Mantel-Haenszel), within each review "
+            "question; no overall estimate across questions")
     mh_txt = "; ".join(mh_txts)
     out.table("trae_grade3plus_by_trial", saf, "Grade ≥ 3 treatment-related AEs in the randomized trials, both arms "
               "(NSCLC and HCC)", display=safety_display(saf, names), notes=(

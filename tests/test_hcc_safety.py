@@ -120,3 +120,6 @@ def test_report_text_names_the_dose_comparisons_as_not_pooled(tmp_path) -> None:
             in text)
     table = out.displays["trae_grade3plus_by_trial"].set_index("Trial")
     assert table.loc["RESORCE", "Pooled"] == f"no: {analysis.NOT_READ}"
+    # the forest draws one block per review question (no diamond across them), PDF and 300 dpi PNG
+    assert {p.name for p in (tmp_path / "figures").glob("forest_trae_rr.*")} == {"forest_trae_rr.pdf",
+                                                                                 "forest_trae_rr.png"}
