@@ -15,6 +15,7 @@
    (control arm placebo). A risk ratio against a cytotoxic control and one against placebo answer
    different questions (how much toxicity is avoided by replacing docetaxel, how much is added to
    best supportive care) and sit on opposite sides of 1, so one pooled ratio would describe neither.
+   Trials that randomized doses or schedules of one regimen (no control arm) are listed, never pooled.
 4. How many of the pooled values, and of all poolable rows of the bundled data, come from each
    source type (``sources.source_type``).
 
@@ -32,6 +33,7 @@ import pandas as pd
 from scipy import stats
 
 import metaoutcome as mo
+from metaoutcome.plotting.forest import forest
 from metaoutcome.pooling import PoolResult
 from metaoutcome.printer import fmt_estimate_ci, fmt_p_journal, fmt_x, is_missing
 from metaoutcome.report.tables import study_table
@@ -51,6 +53,13 @@ GRADES = {"TRAE_G3PLUS": "grade >= 3 (3-5)", "TRAE_G34": "grade 3-4"}
 
 # control arm of each review question: the safety risk ratios are pooled within a question, never across
 SAFETY_STRATA = (("NSCLC", "docetaxel control"), ("HCC", "placebo control"))
+
+# arm classes that make a trial drug-vs-control; a randomized trial with none of them in any outcome table and no
+# hazard ratio (one experimental-vs-control comparison) randomized doses or schedules of one regimen
+CONTROL_CLASSES = ("chemotherapy", "placebo")
+DOSE_COMPARISON = ("doses or schedules randomized, no control arm: a ratio between doses is not a drug-versus-control "
+                   "effect")
+NOT_READ = "grade ≥ 3 TRAE counts not found in the sources read (curation report, section 6)"
 
 
 DASH = "–"
@@ -117,17 +126,28 @@ def safety_display(saf: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
     for r in saf.to_dict("records"):
         usable = bool(r.get("usable"))
         derived = bool(r.get("derived")) if not is_missing(r.get("derived")) else False
+        control = r.get("control_label")
         recs.append({
             "Trial": _name(names, r["trial_id"]),
-            "Control": "docetaxel" if r["cancer"] == "NSCLC" else "placebo",
+            "Control": str(control) if not is_missing(control) else "docetaxel" if r["cancer"] == "NSCLC" else "placebo",
             "Grades": DASH if is_missing(r.get("grades")) else str(r["grades"]).replace(">=", "≥"),
-            "Experimental arm, events / n (%)": DASH if is_missing(r.get("arm")) else
+            "Experimental arm, events / n (%)": str(r["arms_text"]) if not is_missing(r.get("arms_text")) else
+            DASH if is_missing(r.get("arm")) else
             f"{str(r['arm']).replace('_', ' + ')}: " + _arm_cell(r.get("ai"), r.get("n1i"), r.get("pct_experimental"), derived),
             "Control arm, events / n (%)": DASH if is_missing(r.get("control")) else
             _arm_cell(r.get("ci"), r.get("n2i"), r.get("pct_control"), derived),
             "Pooled": "yes" if usable else f"no: {r['reason']}",
         })
     return pd.DataFrame(recs)
+
+
+def _not_pooled_txt(why: pd.DataFrame, names: dict[str, str]) -> str:
+    """'; randomized between doses, not pooled: A, B' for the dose-comparison trials of one stratum ('' if none)."""
+    if why.empty:
+        return ""
+    doses = why.loc[why["reason"] == DOSE_COMPARISON, "trial_id"]
+    return ("; randomized between doses or schedules (no control arm), shown but not pooled: "
+            + ", ".join(_name(names, t) for t in doses)) if len(doses) else ""
 
 
 def mh_note(res: PoolResult) -> str:
@@ -212,13 +232,64 @@ def naive_subgroup_pools(hr: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(res_rows), pd.concat(used) if used else os_
 
 
-def safety_tables(props: pd.DataFrame, trials: pd.DataFrame, cancer: str = "NSCLC") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Randomized trials' grade >= 3 TRAE rows (one cancer), the experimental and control arms side by side."""
+def dose_comparison_trials(trials: pd.DataFrame, cancer: str, tables: dict[str, pd.DataFrame] | None = None) -> list[str]:
+    """Randomized trials of ``cancer`` that compare doses or schedules of one regimen, with no control arm.
+
+    Read from the data, not listed by hand: a randomized trial is drug-vs-control when some arm of it, in any outcome
+    table, is of a control class (``CONTROL_CLASSES``) or when it has a hazard ratio (one experimental-vs-control
+    comparison). One with neither randomized doses or schedules (CheckMate 040's nivolumab + ipilimumab arms A/B/C,
+    the camrelizumab q2w/q3w phase 2).
+    """
+    if tables is None:
+        tables = {name: mo.load_dataset(name) for name in ("proportions", "medians", "hazard_ratios")}
+    randomized = trials[(trials["cancer"] == cancer) & (trials["design"] == "randomized")]["trial_id"].astype(str)
+    controlled = set(tables["hazard_ratios"]["trial_id"].astype(str))
+    for name in ("proportions", "medians"):
+        f = tables[name]
+        controlled |= set(f.loc[f["regimen_class"].isin(CONTROL_CLASSES), "trial_id"].astype(str))
+    return sorted(set(randomized) - controlled)
+
+
+def _control_label(tid: str, tables: dict[str, pd.DataFrame]) -> str | None:
+    """The control arm of a trial as the data names it (its regimen where the arm name is generic)."""
+    for name in ("proportions", "medians"):
+        f = tables[name]
+        ctrl = f[(f["trial_id"] == tid) & f["regimen_class"].isin(CONTROL_CLASSES + ("other",))]
+        if len(ctrl):
+            arm, regimen = str(ctrl["arm"].iloc[0]), str(ctrl["regimen"].iloc[0])
+            return regimen if arm in ("control", "soc") else arm.replace("_", " ")
+    return None
+
+
+def _arms_text(grp: pd.DataFrame) -> str:
+    """Every arm of a dose-comparison trial, 'arm: events / n (%)'."""
+    return "; ".join(f"{str(r['arm']).replace('_', ' ')}: " + _arm_cell(r["events"], r["n"], r["percent"], r["status"] == "derived")
+                     for _, r in grp.sort_values("arm").iterrows())
+
+
+def safety_tables(props: pd.DataFrame, trials: pd.DataFrame, cancer: str = "NSCLC",
+                  tables: dict[str, pd.DataFrame] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Randomized trials' grade >= 3 TRAE rows (one cancer), the experimental and control arms side by side.
+
+    The second frame lists the randomized trials of ``cancer`` that are not pooled, with the reason: trials that
+    randomized doses or schedules (:func:`dose_comparison_trials`; their arms are shown, never pooled), trials with
+    no grade >= 3 TRAE row in the data, and trials whose rows are not one experimental and one control arm.
+    """
     randomized = trials[(trials["cancer"] == cancer) & (trials["design"] == "randomized")]["trial_id"]
     saf = props[props["outcome"].isin(["TRAE_G3PLUS", "TRAE_G34"]) & props["trial_id"].isin(randomized)
                 & props["superseded_by"].isna() & props["exclude_reason"].isna()]
+    if tables is None:
+        tables = {name: mo.load_dataset(name) for name in ("proportions", "medians", "hazard_ratios")}
+    doses = dose_comparison_trials(trials, cancer, tables)
     rows, why = [], []
+    for tid in sorted(set(randomized.astype(str)) - set(saf["trial_id"].astype(str))):
+        why.append(dict(cancer=cancer, trial_id=tid, reason=DOSE_COMPARISON if tid in doses else NOT_READ,
+                        control_label="none (doses compared)" if tid in doses else _control_label(tid, tables)))
     for tid, grp in saf.groupby("trial_id", sort=True):
+        if tid in doses:
+            why.append(dict(cancer=cancer, trial_id=tid, reason=DOSE_COMPARISON, control_label="none (doses compared)",
+                            grades=GRADES[str(grp["outcome"].iloc[0])], arms_text=_arms_text(grp)))
+            continue
         ctrl = grp[grp["regimen_class"].isin(["chemotherapy", "placebo"])]
         expe = grp[~grp["regimen_class"].isin(["chemotherapy", "placebo"])]
         if len(ctrl) == 1 and len(expe) == 1:
@@ -233,7 +304,10 @@ def safety_tables(props: pd.DataFrame, trials: pd.DataFrame, cancer: str = "NSCL
                              source_type_experimental=e["source_type"], source_type_control=c["source_type"]))
         else:
             why.append(dict(cancer=cancer, trial_id=tid, reason="not one experimental and one control arm row"))
-    return pd.DataFrame(rows), pd.DataFrame(why)
+    why_frame = pd.DataFrame(why)
+    if len(why_frame):
+        why_frame = why_frame.sort_values("trial_id", kind="stable", ignore_index=True)
+    return pd.DataFrame(rows), why_frame
 
 
 def run(out: AnalysisOutput) -> None:
@@ -261,8 +335,10 @@ def run(out: AnalysisOutput) -> None:
         "by Mantel-Haenszel over randomized trials with events/n in both arms (printed, or derived where the "
         "derivation is unique; see the derivation column of the data), separately for the NSCLC trials (docetaxel "
         "control) and the HCC trials (placebo control): a ratio against a cytotoxic control and one against placebo "
-        "answer different questions and are not combined. Rows the curated data excludes from whole-population pooling "
-        "(PD-L1 subgroups) are used only here."))
+        "answer different questions and are not combined. Trials that randomized doses or schedules of one regimen "
+        "(no control arm in the data, e.g. CheckMate 040's nivolumab + ipilimumab arms, the camrelizumab q2w/q3w phase 2) "
+        "are listed with their arms but never pooled: a ratio between doses is not a drug-versus-control effect. Rows the "
+        "curated data excludes from whole-population pooling (PD-L1 subgroups) are used only here."))
     out.table("pdl1_within_trial_interactions", inter, "Within-trial PD-L1 interaction: ratio of the OS hazard "
               "ratios, PD-L1 ≥ 1% / < 1%", display=interactions_display(inter, fe, names), study_rows=fe.k > 0,
               notes=("A ratio below 1 means more benefit in PD-L1-positive patients. SE from: how the SE of the log "
@@ -285,20 +361,24 @@ def run(out: AnalysisOutput) -> None:
 
     # 3. safety, one pool per review question (control arm)
     saf_parts, mh_txts, used_parts = [], [], []
+    by_question: dict[str, PoolResult] = {}
+    outcome_tables = {name: mo.load_dataset(name) for name in ("proportions", "medians", "hazard_ratios")}
     for cancer, control in SAFETY_STRATA:
         props = mo.load_dataset("proportions", cancer=cancer)
         props["source_type"] = props["source_id"].map(types)
-        saf_c, why_c = safety_tables(props, trials, cancer)
+        saf_c, why_c = safety_tables(props, trials, cancer, outcome_tables)
         res, used_c = pool_safety(saf_c)
         saf_parts += [saf_c, why_c.assign(usable=False)]
         used_parts.append(used_c)
+        doses_txt = _not_pooled_txt(why_c, names)
         if res is None:
-            mh_txts.append(f"{cancer} ({control}): not estimable (no trial with events/n in both arms)")
+            mh_txts.append(f"{cancer} ({control}): not estimable (no trial with events/n in both arms){doses_txt}")
             continue
         trials_txt = ", ".join(f"{_name(names, r.trial_id)} [{_ge(r.grades)}{', derived counts' if r.derived else ''}]"
                                for r in used_c.itertuples())
         mh_txts.append(f"{cancer} ({control}): {math.exp(res.estimate):.2f} (95% CI {math.exp(res.ci_low):.2f} to "
-                       f"{math.exp(res.ci_high):.2f}), k = {res.k} ({trials_txt})")
+                       f"{math.exp(res.ci_high):.2f}), k = {res.k} ({trials_txt}){doses_txt}")
+        by_question[f"{cancer} ({control})"] = res
         disp = study_table(res, columns={"Grades": [str(g).replace(">=", "≥") for g in used_c["grades"]]})
         disp["Trial"] = [_name(names, t) for t in used_c["trial_id"]] + [disp["Trial"].iloc[-1]]
         out.table(f"trae_rr_{cancer.lower()}", res.summary(), f"Grade ≥ 3 treatment-related AEs, {cancer} trials "
@@ -306,6 +386,13 @@ def run(out: AnalysisOutput) -> None:
                   notes=(mh_note(res),), study_rows=True)
     saf = pd.concat(saf_parts, ignore_index=True)
     usable = pd.concat(used_parts, ignore_index=True)
+    if by_question:
+        # one block per review question and no overall diamond: the two controls answer different questions
+        out.figure("forest_trae_rr", forest(
+            by_question, labels=[_name(names, t) for t in usable["trial_id"]],
+            left_columns={"Grades": [_ge(g) for g in usable["grades"]]}, favours=("drug", "control"), show_pi=False),
+            "Grade ≥ 3 treatment-related AEs: risk ratio, drug vs control (Mantel-Haenszel), within each review "
+            "question; no overall estimate across questions")
     mh_txt = "; ".join(mh_txts)
     out.table("trae_grade3plus_by_trial", saf, "Grade ≥ 3 treatment-related AEs in the randomized trials, both arms "
               "(NSCLC and HCC)", display=safety_display(saf, names), notes=(
@@ -346,8 +433,8 @@ def run(out: AnalysisOutput) -> None:
         f"subgroups: {naive_txt}; it is shown only to be set aside (between-trial confounding).\n\n"
         f"Grade ≥ 3 treatment-related AEs, risk ratio experimental vs control (Mantel-Haenszel), pooled separately by "
         f"control arm: {mh_txt}. Grade 3-4 rows (grade 5 not counted) are pooled with grade ≥ 3 rows and each trial's "
-        f"grade range is listed; the other randomized trials print percentages without per-arm denominators and are "
-        f"listed with that reason.\n\n"
+        f"grade range is listed; the other randomized trials (percentages without per-arm denominators, no counts in any "
+        f"source read, or doses compared without a control arm) are listed with the reason.\n\n"
         f"Pooled values by source type: {line}."))
 
 
