@@ -131,6 +131,11 @@ def _arm_names(arm: object) -> str:
     return " and ".join(a.replace("_", " + ") for a in str(arm).split(", "))
 
 
+def _secondary(source_type: object) -> str:
+    """A dagger on an arm read in a secondary report (news summary)."""
+    return " †" if "secondary_report" in str(source_type) else ""
+
+
 def safety_display(saf: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
     recs = []
     for r in saf.to_dict("records"):
@@ -143,9 +148,10 @@ def safety_display(saf: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
             "Grades": DASH if is_missing(r.get("grades")) else str(r["grades"]).replace(">=", "≥"),
             "Experimental arm, events / n (%)": DASH if is_missing(r.get("arm")) else
             (f"{combined} arms combined, " if combined > 1 else "") + f"{_arm_names(r['arm'])}: "
-            + _arm_cell(r.get("ai"), r.get("n1i"), r.get("pct_experimental"), derived),
+            + _arm_cell(r.get("ai"), r.get("n1i"), r.get("pct_experimental"), derived)
+            + _secondary(r.get("source_type_experimental")),
             "Control arm, events / n (%)": DASH if is_missing(r.get("control")) else
-            _arm_cell(r.get("ci"), r.get("n2i"), r.get("pct_control"), derived),
+            _arm_cell(r.get("ci"), r.get("n2i"), r.get("pct_control"), derived) + _secondary(r.get("source_type_control")),
             "Pooled": "yes" if usable else f"no: {r['reason']}",
         })
     return pd.DataFrame(recs)
@@ -392,8 +398,9 @@ def run(out: AnalysisOutput) -> None:
     out.table("trae_grade3plus_by_trial", saf, "Grade ≥ 3 treatment-related AEs in the randomized trials, both arms "
               "(NSCLC and HCC)", display=safety_display(saf, names), notes=(
                   "* events derived from the printed percentage and n (the derivation is unique). Grade 3-4: grade 5 "
-                  f"events not counted. {DASH}: not reported. Question: experimental regimen class vs control arm; "
-                  "risk ratios are pooled within a question only.",))
+                  f"events not counted. {DASH}: not reported. † percentage read in a secondary report (news summary of the "
+                  "publication; see the row's note). Question: experimental regimen class vs control arm; risk ratios "
+                  "are pooled within a question only.",))
 
     # 4. source types of the pooled values and of every poolable bundled row
     pooled_types = pd.concat([

@@ -228,6 +228,10 @@ def test_reader_tables_show_ratios_and_risk_ratios(tmp_path) -> None:  # type: i
     se = math.sqrt(oak["vi"])
     assert inter.iloc[1]["Ratio of HRs (95% CI)"] == (
         f"{oak['ratio']:.2f} ({math.exp(oak['yi'] - 1.959964 * se):.2f} to {math.exp(oak['yi'] + 1.959964 * se):.2f})")
+    trials = out.displays["trae_grade3plus_by_trial"].set_index("Trial")
+    # the one arm read in a secondary report carries the dagger; the arms read in the publications do not
+    assert trials.loc["CONTACT-01", "Control arm, events / n (%)"] == "58* / 167 (34.7%) †"
+    assert not trials.drop(index="CONTACT-01").map(lambda c: "†" in str(c)).to_numpy().any()
     for name in ("trae_rr_nsclc", "trae_rr_nsclc_pdl1_antiangiogenic", "trae_rr_hcc"):
         rr = out.displays[name]
         assert "RR (95% CI)" in rr.columns and rr["Trial"].iloc[-1] == "Common effect (Mantel-Haenszel)"
