@@ -11,11 +11,18 @@
 3. Grade >= 3 treatment-related adverse events (``TRAE_G3PLUS``; ``TRAE_G34`` where only grades
    3-4 are printed) as risk ratios, Mantel-Haenszel (metafor ``rma.mh``), over the randomized
    trials with events/n in both arms; the other randomized trials are listed with the reason.
-   Pooled separately by review question: NSCLC trials (control arm docetaxel) and HCC trials
-   (control arm placebo). A risk ratio against a cytotoxic control and one against placebo answer
-   different questions (how much toxicity is avoided by replacing docetaxel, how much is added to
-   best supportive care) and sit on opposite sides of 1, so one pooled ratio would describe neither.
-   Trials that randomized doses or schedules of one regimen (no control arm) are listed, never pooled.
+   Pooled separately by review question, i.e. by control arm and by experimental regimen class:
+   NSCLC PD-(L)1 monotherapy vs docetaxel, NSCLC PD-(L)1 + anti-angiogenic vs docetaxel, HCC
+   PD-(L)1 monotherapy vs placebo. A risk ratio against a cytotoxic control and one against placebo
+   answer different questions (how much toxicity is avoided by replacing docetaxel, how much is
+   added to best supportive care) and sit on opposite sides of 1; a combination with a
+   VEGF(R)/multikinase inhibitor adds that drug's own toxicity, so its ratio against docetaxel is
+   not the monotherapy ratio either. One pooled ratio would describe none of them.
+   A trial with several experimental arms of one class against one shared control (KEYNOTE-010:
+   pembrolizumab 2 and 10 mg/kg vs docetaxel) enters once, its experimental arms combined into
+   one (events and n summed; Cochrane Handbook, section 23.3.4), so the control arm is never
+   counted twice. Trials that randomized doses or schedules of one regimen (no control arm) are
+   listed with their arms, never pooled.
 4. How many of the pooled values, and of all poolable rows of the bundled data, come from each
    source type (``sources.source_type``).
 
@@ -33,7 +40,7 @@ import pandas as pd
 from scipy import stats
 
 import metaoutcome as mo
-from metaoutcome.plotting.forest import forest
+from metaoutcome.plotting import forest
 from metaoutcome.pooling import PoolResult
 from metaoutcome.printer import fmt_estimate_ci, fmt_p_journal, fmt_x, is_missing
 from metaoutcome.report.tables import study_table
@@ -54,12 +61,15 @@ GRADES = {"TRAE_G3PLUS": "grade >= 3 (3-5)", "TRAE_G34": "grade 3-4"}
 # control arm of each review question: the safety risk ratios are pooled within a question, never across
 SAFETY_STRATA = (("NSCLC", "docetaxel control"), ("HCC", "placebo control"))
 
-# arm classes that make a trial drug-vs-control; a randomized trial with none of them in any outcome table and no
-# hazard ratio (one experimental-vs-control comparison) randomized doses or schedules of one regimen
+#: regimen classes of a control arm (every other class is an experimental arm); a randomized trial with none of them
+#: in any outcome table and no hazard ratio (one experimental-vs-control comparison) randomized doses or schedules
 CONTROL_CLASSES = ("chemotherapy", "placebo")
 DOSE_COMPARISON = ("doses or schedules randomized, no control arm: a ratio between doses is not a drug-versus-control "
                    "effect")
 NOT_READ = "grade ≥ 3 TRAE counts not found in the sources read (curation report, section 6)"
+
+#: the main question of each cancer keeps the plain table name (trae_rr_nsclc, trae_rr_hcc)
+MAIN_CLASS = "PD-(L)1 monotherapy"
 
 
 DASH = "–"
@@ -121,28 +131,42 @@ def _arm_cell(events: object, n: object, pct: object, derived: bool) -> str:
     return f"{int(float(events))}{'*' if derived else ''} / {int(float(n))} ({fmt_x(100 * float(events) / float(n), 1)}%)"
 
 
+def _arm_names(arm: object) -> str:
+    """Arm label(s) for a reader: 'atezolizumab_cabozantinib' -> 'atezolizumab + cabozantinib'; combined arms joined."""
+    return " and ".join(a.replace("_", " + ") for a in str(arm).split(", "))
+
+
+def _secondary(source_type: object) -> str:
+    """A dagger on an arm read in a secondary report (news summary)."""
+    return " †" if "secondary_report" in str(source_type) else ""
+
+
 def safety_display(saf: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
     recs = []
     for r in saf.to_dict("records"):
         usable = bool(r.get("usable"))
         derived = bool(r.get("derived")) if not is_missing(r.get("derived")) else False
+        combined = int(r["arms_combined"]) if not is_missing(r.get("arms_combined")) else 1
         control = r.get("control_label")
         recs.append({
             "Trial": _name(names, r["trial_id"]),
-            "Control": str(control) if not is_missing(control) else "docetaxel" if r["cancer"] == "NSCLC" else "placebo",
+            "Question": str(r["question"]) if not is_missing(r.get("question")) else
+            DASH if is_missing(control) else str(control) if str(control).startswith("none") else f"vs {control}",
             "Grades": DASH if is_missing(r.get("grades")) else str(r["grades"]).replace(">=", "≥"),
             "Experimental arm, events / n (%)": str(r["arms_text"]) if not is_missing(r.get("arms_text")) else
             DASH if is_missing(r.get("arm")) else
-            f"{str(r['arm']).replace('_', ' + ')}: " + _arm_cell(r.get("ai"), r.get("n1i"), r.get("pct_experimental"), derived),
+            (f"{combined} arms combined, " if combined > 1 else "") + f"{_arm_names(r['arm'])}: "
+            + _arm_cell(r.get("ai"), r.get("n1i"), r.get("pct_experimental"), derived)
+            + _secondary(r.get("source_type_experimental")),
             "Control arm, events / n (%)": DASH if is_missing(r.get("control")) else
-            _arm_cell(r.get("ci"), r.get("n2i"), r.get("pct_control"), derived),
+            _arm_cell(r.get("ci"), r.get("n2i"), r.get("pct_control"), derived) + _secondary(r.get("source_type_control")),
             "Pooled": "yes" if usable else f"no: {r['reason']}",
         })
     return pd.DataFrame(recs)
 
 
 def _not_pooled_txt(why: pd.DataFrame, names: dict[str, str]) -> str:
-    """'; randomized between doses, not pooled: A, B' for the dose-comparison trials of one stratum ('' if none)."""
+    """'; randomized between doses, not pooled: A, B' for the dose-comparison trials of one cancer ('' if none)."""
     if why.empty:
         return ""
     doses = why.loc[why["reason"] == DOSE_COMPARISON, "trial_id"]
@@ -159,15 +183,19 @@ def mh_note(res: PoolResult) -> str:
             "Weights: Mantel-Haenszel.")
 
 
-def pool_safety(saf: pd.DataFrame) -> tuple[PoolResult | None, pd.DataFrame]:
-    """Mantel-Haenszel risk ratio over the rows of ``saf`` with events/n in both arms."""
+def pool_safety(saf: pd.DataFrame, names: dict[str, str] | None = None) -> tuple[PoolResult | None, pd.DataFrame]:
+    """Mantel-Haenszel risk ratio over the rows of ``saf`` with events/n in both arms.
+
+    Studies are labelled by ``trial_id``, or by ``names[trial_id]`` where ``names`` is given (figures).
+    """
     usable = saf[saf["usable"]] if not saf.empty else saf
     if not len(usable):
         return None, usable
+    labels = [(names or {}).get(str(t), str(t)) for t in usable["trial_id"]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = mo.pool_mh(usable["ai"].to_numpy(float), ci=usable["ci"].to_numpy(float), n1i=usable["n1i"].to_numpy(float),
-                         n2i=usable["n2i"].to_numpy(float), measure="RR", labels=list(usable["trial_id"]))
+                         n2i=usable["n2i"].to_numpy(float), measure="RR", labels=labels)
     return res, usable
 
 
@@ -232,6 +260,10 @@ def naive_subgroup_pools(hr: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(res_rows), pd.concat(used) if used else os_
 
 
+def _question(regimen_class: str, control_arm: str) -> str:
+    return f"{regimen_class} vs {control_arm}"
+
+
 def dose_comparison_trials(trials: pd.DataFrame, cancer: str, tables: dict[str, pd.DataFrame] | None = None) -> list[str]:
     """Randomized trials of ``cancer`` that compare doses or schedules of one regimen, with no control arm.
 
@@ -271,16 +303,25 @@ def safety_tables(props: pd.DataFrame, trials: pd.DataFrame, cancer: str = "NSCL
                   tables: dict[str, pd.DataFrame] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Randomized trials' grade >= 3 TRAE rows (one cancer), the experimental and control arms side by side.
 
+    One row per trial and experimental regimen class (the review question, with the control arm).
+    Several experimental arms of one class against the trial's one control arm (KEYNOTE-010's two
+    pembrolizumab doses) are combined into one arm, events and n summed (Cochrane Handbook 23.3.4),
+    so that the shared control enters a pool once; ``arms_combined`` counts them. Arms that print
+    different grade ranges are not compared.
+
     The second frame lists the randomized trials of ``cancer`` that are not pooled, with the reason: trials that
     randomized doses or schedules (:func:`dose_comparison_trials`; their arms are shown, never pooled), trials with
-    no grade >= 3 TRAE row in the data, and trials whose rows are not one experimental and one control arm.
+    no grade >= 3 TRAE row in the data, and trials whose rows are not one control and some experimental arm.
     """
     randomized = trials[(trials["cancer"] == cancer) & (trials["design"] == "randomized")]["trial_id"]
+    # rows the curated data excludes from pooling are shown, with its reason, and never pooled
     saf = props[props["outcome"].isin(["TRAE_G3PLUS", "TRAE_G34"]) & props["trial_id"].isin(randomized)
-                & props["superseded_by"].isna() & props["exclude_reason"].isna()]
+                & props["superseded_by"].isna()]
     if tables is None:
         tables = {name: mo.load_dataset(name) for name in ("proportions", "medians", "hazard_ratios")}
-    doses = dose_comparison_trials(trials, cancer, tables)
+    # a control-class arm among the rows given makes a trial drug-vs-control too (rows not in the bundled tables)
+    controlled_here = set(props.loc[props["regimen_class"].isin(CONTROL_CLASSES), "trial_id"].astype(str))
+    doses = [t for t in dose_comparison_trials(trials, cancer, tables) if t not in controlled_here]
     rows, why = [], []
     for tid in sorted(set(randomized.astype(str)) - set(saf["trial_id"].astype(str))):
         why.append(dict(cancer=cancer, trial_id=tid, reason=DOSE_COMPARISON if tid in doses else NOT_READ,
@@ -290,24 +331,52 @@ def safety_tables(props: pd.DataFrame, trials: pd.DataFrame, cancer: str = "NSCL
             why.append(dict(cancer=cancer, trial_id=tid, reason=DOSE_COMPARISON, control_label="none (doses compared)",
                             grades=GRADES[str(grp["outcome"].iloc[0])], arms_text=_arms_text(grp)))
             continue
-        ctrl = grp[grp["regimen_class"].isin(["chemotherapy", "placebo"])]
-        expe = grp[~grp["regimen_class"].isin(["chemotherapy", "placebo"])]
-        if len(ctrl) == 1 and len(expe) == 1:
-            e, c = expe.iloc[0], ctrl.iloc[0]
-            ok = all(pd.notna(v) for v in (e["events"], e["n"], c["events"], c["n"]))
-            rows.append(dict(cancer=cancer, trial_id=tid, outcome=e["outcome"], grades=GRADES[str(e["outcome"])],
-                             arm=e["arm"], ai=e["events"], n1i=e["n"],
-                             control=c["arm"], ci=c["events"], n2i=c["n"], pct_experimental=e["percent"],
+        ctrl = grp[grp["regimen_class"].isin(CONTROL_CLASSES)]
+        expe = grp[~grp["regimen_class"].isin(CONTROL_CLASSES)]
+        if len(ctrl) != 1 or expe.empty:
+            why.append(dict(cancer=cancer, trial_id=tid, reason="not one control arm row and at least one experimental arm row"))
+            continue
+        c = ctrl.iloc[0]
+        for cls, arms in expe.groupby("regimen_class", sort=True):
+            outcomes = set(arms["outcome"]) | {c["outcome"]}
+            if len(outcomes) > 1:
+                why.append(dict(cancer=cancer, trial_id=tid, question=_question(str(cls), str(c["arm"])),
+                                reason="arms print different grade ranges (" + ", ".join(sorted(GRADES[o] for o in outcomes)) + ")"))
+                continue
+            counted = arms["events"].notna().all() and arms["n"].notna().all()
+            both = pd.concat([arms, ctrl])
+            excl = "; ".join(f"{str(r.arm).replace('_', ' + ')} arm excluded: {r.exclude_reason}"
+                             for r in both[both["exclude_reason"].notna()].itertuples())
+            ok = bool(counted and pd.notna(c["events"]) and pd.notna(c["n"]) and not excl)
+            ai = float(arms["events"].sum()) if counted else math.nan
+            n1i = float(arms["n"].sum()) if counted else math.nan
+            pct_e = (100 * ai / n1i if counted else math.nan) if len(arms) > 1 else arms["percent"].iloc[0]
+            types = arms["source_type"].astype(str).unique()
+            rows.append(dict(cancer=cancer, trial_id=tid, question=_question(str(cls), str(c["arm"])), regimen_class=cls,
+                             outcome=c["outcome"], grades=GRADES[str(c["outcome"])],
+                             arm=", ".join(arms["arm"].astype(str)), arms_combined=len(arms), ai=ai, n1i=n1i,
+                             control=c["arm"], ci=c["events"], n2i=c["n"], pct_experimental=pct_e,
                              pct_control=c["percent"], usable=ok,
-                             derived=bool((e["status"] == "derived") or (c["status"] == "derived")),
-                             reason="" if ok else "events/n not printed in both arms (percentages only)",
-                             source_type_experimental=e["source_type"], source_type_control=c["source_type"]))
-        else:
-            why.append(dict(cancer=cancer, trial_id=tid, reason="not one experimental and one control arm row"))
+                             derived=bool((arms["status"] == "derived").any() or (c["status"] == "derived")),
+                             reason="" if ok else excl or "events/n not printed in both arms (percentages only)",
+                             source_type_experimental=", ".join(types), source_type_control=c["source_type"]))
     why_frame = pd.DataFrame(why)
     if len(why_frame):
         why_frame = why_frame.sort_values("trial_id", kind="stable", ignore_index=True)
     return pd.DataFrame(rows), why_frame
+
+
+def _table_name(cancer: str, regimen_class: str) -> str:
+    suffix = "" if regimen_class == MAIN_CLASS else "_" + re.sub(r"[^a-z0-9]+", "_", re.sub(r"[()-]", "", regimen_class.lower())).strip("_")
+    return f"trae_rr_{cancer.lower()}{suffix}"
+
+
+def _question_order(saf: pd.DataFrame) -> list[str]:
+    """The questions of one cancer, the PD-(L)1 monotherapy question first."""
+    if saf.empty:
+        return []
+    qs = saf[["question", "regimen_class"]].drop_duplicates()
+    return [q for _, q in sorted(((r.regimen_class != MAIN_CLASS, r.question) for r in qs.itertuples()))]
 
 
 def run(out: AnalysisOutput) -> None:
@@ -333,12 +402,17 @@ def run(out: AnalysisOutput) -> None:
         "between trials (drug, PD-L1 assay and scoring, control-arm outcomes, populations), which is why the "
         "within-trial estimate is the one to interpret. Grade ≥ 3 treatment-related AEs were pooled as risk ratios "
         "by Mantel-Haenszel over randomized trials with events/n in both arms (printed, or derived where the "
-        "derivation is unique; see the derivation column of the data), separately for the NSCLC trials (docetaxel "
-        "control) and the HCC trials (placebo control): a ratio against a cytotoxic control and one against placebo "
-        "answer different questions and are not combined. Trials that randomized doses or schedules of one regimen "
-        "(no control arm in the data, e.g. CheckMate 040's nivolumab + ipilimumab arms, the camrelizumab q2w/q3w phase 2) "
-        "are listed with their arms but never pooled: a ratio between doses is not a drug-versus-control effect. Rows the "
-        "curated data excludes from whole-population pooling (PD-L1 subgroups) are used only here."))
+        "derivation is unique; see the derivation column of the data), separately for each review question: the "
+        "control arm (docetaxel in NSCLC, placebo in HCC) and the experimental regimen class (PD-(L)1 monotherapy; "
+        "PD-(L)1 plus an anti-angiogenic drug). A ratio against a cytotoxic control and one against placebo answer "
+        "different questions, and a combination adds its partner drug's toxicity, so no ratio is pooled across "
+        "questions. Grade 3-4 and grade ≥ 3 (3-5) counts are pooled together within a question, each trial's grade "
+        "range shown. A trial with several experimental arms of one class against one shared control enters once, its "
+        "arms combined (events and n summed; Cochrane Handbook, section 23.3.4). Trials that randomized doses or "
+        "schedules of one regimen (no control arm in the data, e.g. CheckMate 040's nivolumab + ipilimumab arms, the "
+        "camrelizumab q2w/q3w phase 2) are listed with their arms but never pooled: a ratio between doses is not a "
+        "drug-versus-control effect. Rows the curated data excludes from "
+        "whole-population pooling (PD-L1 subgroups) are used only here."))
     out.table("pdl1_within_trial_interactions", inter, "Within-trial PD-L1 interaction: ratio of the OS hazard "
               "ratios, PD-L1 ≥ 1% / < 1%", display=interactions_display(inter, fe, names), study_rows=fe.k > 0,
               notes=("A ratio below 1 means more benefit in PD-L1-positive patients. SE from: how the SE of the log "
@@ -359,45 +433,59 @@ def run(out: AnalysisOutput) -> None:
                   "Shown only to be set aside: the comparison across trials mixes between-trial differences (drug, "
                   "assay, control arm, populations) into the PD-L1 contrast.",))
 
-    # 3. safety, one pool per review question (control arm)
+    # 3. safety, one pool per review question (cancer, control arm, experimental regimen class)
     saf_parts, mh_txts, used_parts = [], [], []
-    by_question: dict[str, PoolResult] = {}
     outcome_tables = {name: mo.load_dataset(name) for name in ("proportions", "medians", "hazard_ratios")}
     for cancer, control in SAFETY_STRATA:
         props = mo.load_dataset("proportions", cancer=cancer)
         props["source_type"] = props["source_id"].map(types)
         saf_c, why_c = safety_tables(props, trials, cancer, outcome_tables)
-        res, used_c = pool_safety(saf_c)
         saf_parts += [saf_c, why_c.assign(usable=False)]
-        used_parts.append(used_c)
-        doses_txt = _not_pooled_txt(why_c, names)
-        if res is None:
-            mh_txts.append(f"{cancer} ({control}): not estimable (no trial with events/n in both arms){doses_txt}")
-            continue
-        trials_txt = ", ".join(f"{_name(names, r.trial_id)} [{_ge(r.grades)}{', derived counts' if r.derived else ''}]"
-                               for r in used_c.itertuples())
-        mh_txts.append(f"{cancer} ({control}): {math.exp(res.estimate):.2f} (95% CI {math.exp(res.ci_low):.2f} to "
-                       f"{math.exp(res.ci_high):.2f}), k = {res.k} ({trials_txt}){doses_txt}")
-        by_question[f"{cancer} ({control})"] = res
-        disp = study_table(res, columns={"Grades": [str(g).replace(">=", "≥") for g in used_c["grades"]]})
-        disp["Trial"] = [_name(names, t) for t in used_c["trial_id"]] + [disp["Trial"].iloc[-1]]
-        out.table(f"trae_rr_{cancer.lower()}", res.summary(), f"Grade ≥ 3 treatment-related AEs, {cancer} trials "
-                  f"({control}): risk ratio, experimental vs control (Mantel-Haenszel)", display=disp,
-                  notes=(mh_note(res),), study_rows=True)
+        pooled: dict[str, PoolResult] = {}
+        grades_drawn: list[str] = []
+        for question in _question_order(saf_c):
+            saf_q = saf_c[saf_c["question"] == question]
+            res, used_c = pool_safety(saf_q)
+            used_parts.append(used_c)
+            if res is None:
+                mh_txts.append(f"{cancer}, {question}: not estimable (no trial with events/n in both arms)")
+                continue
+            named, _ = pool_safety(saf_q, names)
+            assert named is not None
+            pooled[question] = named
+            grades_drawn += [_ge(g) for g in used_c["grades"]]
+            trials_txt = ", ".join(
+                f"{_name(names, r.trial_id)} [{_ge(r.grades)}{', derived counts' if r.derived else ''}"
+                f"{', ' + str(r.arms_combined) + ' arms combined' if r.arms_combined > 1 else ''}"
+                f"{', secondary report' if 'secondary_report' in (str(r.source_type_experimental) + str(r.source_type_control)) else ''}]"
+                for r in used_c.itertuples())
+            mh_txts.append(f"{cancer}, {question}: {math.exp(res.estimate):.2f} (95% CI {math.exp(res.ci_low):.2f} to "
+                           f"{math.exp(res.ci_high):.2f}), k = {res.k} ({trials_txt})")
+            disp = study_table(res, columns={"Grades": [str(g).replace(">=", "≥") for g in used_c["grades"]]})
+            disp["Trial"] = [_name(names, t) for t in used_c["trial_id"]] + [disp["Trial"].iloc[-1]]
+            out.table(_table_name(cancer, str(saf_q["regimen_class"].iloc[0])), res.summary(),
+                      f"Grade ≥ 3 treatment-related AEs, {cancer}, {question}: risk ratio, experimental vs control "
+                      f"(Mantel-Haenszel)", display=disp, notes=(mh_note(res),), study_rows=True)
+        if pooled:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fig = forest(pooled if len(pooled) > 1 else next(iter(pooled.values())),
+                             left_columns={"Grades": grades_drawn}, favours=("experimental", "control"),
+                             show_excluded=False, show_pi=False)
+            out.figure(f"forest_trae_rr_{cancer.lower()}", fig,
+                       f"Grade ≥ 3 treatment-related AEs, {cancer} ({control}): risk ratios by Mantel-Haenszel, one pool per "
+                       f"review question (experimental regimen class), never pooled across questions")
+        if _not_pooled_txt(why_c, names):
+            mh_txts.append(f"{cancer}: {_not_pooled_txt(why_c, names).removeprefix('; ')}")
     saf = pd.concat(saf_parts, ignore_index=True)
-    usable = pd.concat(used_parts, ignore_index=True)
-    if by_question:
-        # one block per review question and no overall diamond: the two controls answer different questions
-        out.figure("forest_trae_rr", forest(
-            by_question, labels=[_name(names, t) for t in usable["trial_id"]],
-            left_columns={"Grades": [_ge(g) for g in usable["grades"]]}, favours=("drug", "control"), show_pi=False),
-            "Grade ≥ 3 treatment-related AEs: risk ratio, drug vs control (Mantel-Haenszel), within each review "
-            "question; no overall estimate across questions")
+    usable = pd.concat(used_parts, ignore_index=True) if used_parts else pd.DataFrame()
     mh_txt = "; ".join(mh_txts)
     out.table("trae_grade3plus_by_trial", saf, "Grade ≥ 3 treatment-related AEs in the randomized trials, both arms "
               "(NSCLC and HCC)", display=safety_display(saf, names), notes=(
                   "* events derived from the printed percentage and n (the derivation is unique). Grade 3-4: grade 5 "
-                  f"events not counted. {DASH}: not reported.",))
+                  f"events not counted. {DASH}: not reported. † percentage read in a secondary report (news summary of the "
+                  "publication; see the row's note). Question: experimental regimen class vs control arm; risk ratios "
+                  "are pooled within a question only.",))
 
     # 4. source types of the pooled values and of every poolable bundled row
     pooled_types = pd.concat([
@@ -432,8 +520,10 @@ def run(out: AnalysisOutput) -> None:
         + f". A ratio below 1 means more benefit in PD-L1-positive patients. Naive across-trial comparison of pooled "
         f"subgroups: {naive_txt}; it is shown only to be set aside (between-trial confounding).\n\n"
         f"Grade ≥ 3 treatment-related AEs, risk ratio experimental vs control (Mantel-Haenszel), pooled separately by "
-        f"control arm: {mh_txt}. Grade 3-4 rows (grade 5 not counted) are pooled with grade ≥ 3 rows and each trial's "
-        f"grade range is listed; the other randomized trials (percentages without per-arm denominators, no counts in any "
+        f"review question (control arm and experimental regimen class): {mh_txt}. Grade 3-4 rows (grade 5 not counted) "
+        f"are pooled with grade ≥ 3 rows and each trial's grade range is listed; several experimental arms of one class "
+        f"against one shared control are combined into one arm (Cochrane Handbook 23.3.4), never compared twice with "
+        f"the same control; the other randomized trials (percentages without per-arm denominators, no counts in any "
         f"source read, or doses compared without a control arm) are listed with the reason.\n\n"
         f"Pooled values by source type: {line}."))
 

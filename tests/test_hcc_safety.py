@@ -102,7 +102,7 @@ def test_dose_comparison_arms_are_shown_and_never_pooled() -> None:
     names = dict(zip(trials["trial_id"], trials["short_name"]))
     shown = analysis.safety_display(why.assign(usable=False), names).set_index("Trial")
     cell = shown.loc["CheckMate 040 (nivolumab + ipilimumab cohort)"]
-    assert cell["Control"] == "none (doses compared)" and cell["Pooled"].startswith("no: doses or schedules randomized")
+    assert cell["Question"] == "none (doses compared)" and cell["Pooled"].startswith("no: doses or schedules randomized")
     assert cell["Experimental arm, events / n (%)"] == row["arms_text"]
 
 
@@ -121,5 +121,5 @@ def test_report_text_names_the_dose_comparisons_as_not_pooled(tmp_path) -> None:
     table = out.displays["trae_grade3plus_by_trial"].set_index("Trial")
     assert table.loc["RESORCE", "Pooled"] == f"no: {analysis.NOT_READ}"
     # the forest draws one block per review question (no diamond across them), PDF and 300 dpi PNG
-    assert {p.name for p in (tmp_path / "figures").glob("forest_trae_rr.*")} == {"forest_trae_rr.pdf",
-                                                                                 "forest_trae_rr.png"}
+    assert {p.name for p in (tmp_path / "figures").glob("forest_trae_rr_hcc.*")} == {"forest_trae_rr_hcc.pdf",
+                                                                                 "forest_trae_rr_hcc.png"}

@@ -40,36 +40,92 @@ def test_checkmate_057_interaction_se_from_the_printed_p() -> None:
     assert list(inter.index).count("checkmate_057") == 1
 
 
-def test_trae_mantel_haenszel_by_hand_nsclc_and_hcc_pooled_separately() -> None:
-    trials = mo.load_dataset("trials")
-    saf, _ = analysis.safety_tables(mo.load_dataset("proportions", cancer="NSCLC").assign(source_type=""), trials, "NSCLC")
-    usable = saf[saf["usable"]]
-    assert list(usable["trial_id"]) == ["checkmate_017", "orient_3"]
-    assert list(usable["grades"]) == ["grade 3-4", "grade >= 3 (3-5)"]
-    t = usable[["ai", "n1i", "ci", "n2i"]].to_numpy(float)
-    assert t.tolist() == [[9, 131, 71, 129], [26, 144, 47, 130]]
+def _mh_by_hand(t: np.ndarray) -> tuple[float, float]:
+    """Mantel-Haenszel log risk ratio and the Greenland-Robins SE of it, written out (t: rows ai, n1i, ci, n2i)."""
     a, n1, c, n2 = t.T
     n = n1 + n2
-    # Mantel-Haenszel risk ratio and the Greenland-Robins variance of its log, written out
     r, s = a * n2 / n, c * n1 / n
-    rr = r.sum() / s.sum()
     var = ((n1 * n2 * (a + c) - a * c * n) / n**2).sum() / (r.sum() * s.sum())
-    res, _ = analysis.pool_safety(saf)
+    return math.log(r.sum() / s.sum()), math.sqrt(var)
+
+
+def _question(saf: pd.DataFrame, question: str) -> pd.DataFrame:
+    return saf[saf["question"] == question]
+
+
+def test_trae_mantel_haenszel_by_hand_one_pool_per_review_question() -> None:
+    trials = mo.load_dataset("trials")
+    props = mo.load_dataset("proportions").set_index("row_id")
+    saf, _ = analysis.safety_tables(mo.load_dataset("proportions", cancer="NSCLC").assign(source_type=""), trials, "NSCLC")
+    mono = _question(saf, "PD-(L)1 monotherapy vs docetaxel")
+    res, usable = analysis.pool_safety(mono)
+    assert list(usable["trial_id"]) == ["checkmate_017", "orient_3"]
+    assert list(usable["grades"]) == ["grade 3-4", "grade >= 3 (3-5)"]
+    # the counts are the curated rows' (whose derivations test_derived_safety_counts_are_unique re-derives)
+    arms = [("checkmate_017_nivolumab_trae_g34", "checkmate_017_docetaxel_trae_g34"),
+            ("orient_3_sintilimab_trae_g3plus", "orient_3_docetaxel_trae_g3plus")]
+    t = usable[["ai", "n1i", "ci", "n2i"]].to_numpy(float)
+    assert t.tolist() == [[*props.loc[e, ["events", "n"]], *props.loc[c, ["events", "n"]]] for e, c in arms]
     assert res is not None and res.k == 2
-    assert_allclose([res.estimate, res.se], [math.log(rr), math.sqrt(var)], rtol=1e-12)
+    assert_allclose([res.estimate, res.se], _mh_by_hand(t), rtol=1e-12)
+
+    # PD-(L)1 + anti-angiogenic vs docetaxel: its own question, never pooled with monotherapy
+    # (CONTACT-01's docetaxel count is excluded by the curated data: shown with that reason, not pooled)
+    combo = _question(saf, "PD-(L)1 + anti-angiogenic vs docetaxel")
+    cres, cused = analysis.pool_safety(combo)
+    assert cres is None and cused.empty and list(combo["trial_id"]) == ["contact_01", "sapphire"]
+    contact = combo.set_index("trial_id").loc["contact_01"]
+    assert contact["reason"] == ("docetaxel arm excluded: "
+                                 + str(props.loc["contact_01_docetaxel_trae_g34", "exclude_reason"]))
+    assert [contact["ai"], contact["n1i"], contact["ci"], contact["n2i"]] == [
+        *props.loc["contact_01_atezo_cabo_trae_g34", ["events", "n"]], *props.loc["contact_01_docetaxel_trae_g34", ["events", "n"]]]
 
     hcc, _ = analysis.safety_tables(mo.load_dataset("proportions", cancer="HCC").assign(source_type=""), trials, "HCC")
+    assert set(hcc["question"]) == {"PD-(L)1 monotherapy vs placebo"}
     hres, hused = analysis.pool_safety(hcc)
     assert list(hused["trial_id"]) == ["keynote_240", "keynote_394"] and set(hused["control"]) == {"placebo"}
-    assert hused[["ai", "n1i", "ci", "n2i"]].to_numpy(float).tolist() == [[52, 279, 10, 134], [43, 299, 9, 153]]
+    ht = hused[["ai", "n1i", "ci", "n2i"]].to_numpy(float)
+    hrows = [("keynote_240_pembrolizumab_trae_g3plus", "keynote_240_placebo_trae_g3plus"),
+             ("keynote_394_pembrolizumab_trae_g3plus", "keynote_394_placebo_trae_g3plus")]
+    assert ht.tolist() == [[*props.loc[e, ["events", "n"]], *props.loc[c, ["events", "n"]]] for e, c in hrows]
     assert hres is not None and hres.k == 2
-    a, n1, c, n2 = hused[["ai", "n1i", "ci", "n2i"]].to_numpy(float).T
-    n = n1 + n2
-    r, s = a * n2 / n, c * n1 / n
-    var = ((n1 * n2 * (a + c) - a * c * n) / n**2).sum() / (r.sum() * s.sum())
-    assert_allclose([hres.estimate, hres.se], [math.log(r.sum() / s.sum()), math.sqrt(var)], rtol=1e-12)
-    # the two strata are never pooled together: NSCLC ratios < 1 (docetaxel control), HCC > 1 (placebo control)
+    assert_allclose([hres.estimate, hres.se], _mh_by_hand(ht), rtol=1e-12)
+    # the questions are never pooled together: monotherapy vs docetaxel < 1, vs placebo > 1
     assert res.estimate < 0 < hres.estimate
+
+
+def _arm(trial: str, arm: str, cls: str, events: float, n: float, outcome: str = "TRAE_G3PLUS") -> dict[str, object]:
+    return dict(row_id=f"{trial}_{arm}", trial_id=trial, arm=arm, regimen_class=cls, outcome=outcome, events=events, n=n,
+                percent=100 * events / n, status="reported", superseded_by=None, exclude_reason=None, source_type="")
+
+
+def test_several_experimental_arms_share_one_control_once() -> None:
+    """KEYNOTE-010's design (two pembrolizumab doses, one docetaxel arm), with made-up counts: the doses are
+    combined into one arm (Cochrane Handbook 23.3.4) and the control enters the pool once."""
+    mono, chemo = "PD-(L)1 monotherapy", "chemotherapy"
+    props = pd.DataFrame([_arm("t3", "low_dose", mono, 20, 100), _arm("t3", "high_dose", mono, 30, 110),
+                          _arm("t3", "docetaxel", chemo, 60, 105), _arm("t1", "drug", mono, 10, 90),
+                          _arm("t1", "docetaxel", chemo, 40, 95)])
+    trials = pd.DataFrame({"trial_id": ["t1", "t3"], "cancer": "NSCLC", "design": "randomized"})
+    saf, why = analysis.safety_tables(props, trials, "NSCLC")
+    assert why.empty and list(saf["trial_id"]) == ["t1", "t3"] and list(saf["arms_combined"]) == [1, 2]
+    t3 = saf.set_index("trial_id").loc["t3"]
+    assert [t3["ai"], t3["n1i"], t3["ci"], t3["n2i"]] == [20 + 30, 100 + 110, 60, 105]
+    assert_allclose(t3["pct_experimental"], 100 * 50 / 210, rtol=1e-12)
+    res, used = analysis.pool_safety(saf)
+    assert res is not None and res.k == 2 and int(used["n2i"].sum()) == 95 + 105  # each control counted once
+    assert_allclose([res.estimate, res.se], _mh_by_hand(np.array([[10, 90, 40, 95], [50, 210, 60, 105]], float)),
+                    rtol=1e-12)
+    disp = analysis.safety_display(saf, {"t1": "Trial 1", "t3": "Trial 3"})
+    assert disp["Experimental arm, events / n (%)"].iloc[1].startswith("2 arms combined, low + dose and high + dose")
+
+
+def test_arms_with_different_grade_ranges_are_not_compared() -> None:
+    props = pd.DataFrame([_arm("t1", "drug", "PD-(L)1 monotherapy", 10, 90, "TRAE_G34"),
+                          _arm("t1", "docetaxel", "chemotherapy", 40, 95, "TRAE_G3PLUS")])
+    trials = pd.DataFrame({"trial_id": ["t1"], "cancer": "NSCLC", "design": "randomized"})
+    saf, why = analysis.safety_tables(props, trials, "NSCLC")
+    assert saf.empty and list(why["reason"]) == ["arms print different grade ranges (grade 3-4, grade >= 3 (3-5))"]
 
 
 def _n_reproducing(percents: list[float], n_max: int) -> list[int]:
@@ -96,6 +152,40 @@ def test_derived_safety_denominators_are_unique() -> None:
     assert [k for k in range(300) if round(100 * k / 299, 1) in (12.0, 1.3, 1.0)] == [3, 4, 36]
     assert props.loc["keynote_394_pembrolizumab_trae_g3plus", ["events", "n"]].tolist() == [36 + 4 + 3, 299]
     assert props.loc["keynote_394_placebo_trae_g3plus", ["events", "n"]].tolist() == [9, 153]
+    # CONTACT-01 docetaxel (JCO abstract: serious AEs '58 (34.7%)'; JNCCN 360: grade 3/4 TRAEs '34.7%')
+    assert [n for n in range(58, 5001) if round(100 * 58 / n, 1) == 34.7] == [167]
+    assert [k for k in range(168) if round(100 * k / 167, 1) == 34.7] == [58]
+    assert props.loc["contact_01_docetaxel_trae_g34", ["events", "n"]].tolist() == [58, 167]
+    assert props.loc["contact_01_atezo_cabo_trae_g34", ["events", "n"]].tolist() == [73, 185]
+
+
+def _raw_percent(row_id: str) -> str:
+    import csv
+
+    from metaoutcome._schema import data_dir
+
+    with open(data_dir() / "proportions.csv", newline="", encoding="utf-8") as f:
+        return next(r["percent"] for r in csv.DictReader(f) if r["row_id"] == row_id)
+
+
+def test_derived_safety_counts_are_unique() -> None:
+    """Every safety arm this analysis pools whose count is derived: the count is the only integer that reproduces
+    the row's percentage at its printed precision over the row's n."""
+    trials = mo.load_dataset("trials")
+    pooled = set()
+    for cancer in ("NSCLC", "HCC"):
+        saf_c, _ = analysis.safety_tables(mo.load_dataset("proportions", cancer=cancer).assign(source_type=""), trials,
+                                          cancer)
+        pooled |= set(saf_c.loc[saf_c["usable"], "trial_id"])
+    props = mo.load_dataset("proportions").set_index("row_id")
+    saf = props[props["outcome"].isin(["TRAE_G3PLUS", "TRAE_G34"]) & props["trial_id"].isin(pooled)
+                & (props["status"] == "derived")]
+    assert len(saf) == 2 * len(pooled) == 8
+    for row_id, r in saf.iterrows():
+        text = _raw_percent(str(row_id))
+        digits = len(text.split(".")[1]) if "." in text else 0
+        n = int(r["n"])
+        assert [k for k in range(n + 1) if round(100 * k / n, digits) == float(text)] == [int(r["events"])], row_id
 
 
 def test_run_writes_its_tables(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -108,8 +198,11 @@ def test_run_writes_its_tables(tmp_path) -> None:  # type: ignore[no-untyped-def
         warnings.simplefilter("ignore")
         analysis.run(out)
     for name in ("pdl1_within_trial_interactions", "pdl1_naive_subgroup_pools", "trae_grade3plus_by_trial",
+                 "trae_rr_nsclc", "trae_rr_hcc",
                  "pooled_values_by_source_type", "poolable_rows_by_source_type"):
         assert (tmp_path / "tables" / f"{name}.csv").stat().st_size > 0
+    for name in ("forest_trae_rr_nsclc", "forest_trae_rr_hcc"):
+        assert (tmp_path / "figures" / f"{name}.png").stat().st_size > 0
     text = out.write_markdown().read_text()
     assert "Within-trial PD-L1 interaction" in text and "Mantel-Haenszel" in text and "source type" in text
 
@@ -136,6 +229,10 @@ def test_reader_tables_show_ratios_and_risk_ratios(tmp_path) -> None:  # type: i
     se = math.sqrt(oak["vi"])
     assert inter.iloc[1]["Ratio of HRs (95% CI)"] == (
         f"{oak['ratio']:.2f} ({math.exp(oak['yi'] - 1.959964 * se):.2f} to {math.exp(oak['yi'] + 1.959964 * se):.2f})")
+    trials = out.displays["trae_grade3plus_by_trial"].set_index("Trial")
+    # the one arm read in a secondary report carries the dagger; the arms read in the publications do not
+    assert trials.loc["CONTACT-01", "Control arm, events / n (%)"] == "58* / 167 (34.7%) †"
+    assert not trials.drop(index="CONTACT-01").map(lambda c: "†" in str(c)).to_numpy().any()
     for name in ("trae_rr_nsclc", "trae_rr_hcc"):
         rr = out.displays[name]
         assert "RR (95% CI)" in rr.columns and rr["Trial"].iloc[-1] == "Common effect (Mantel-Haenszel)"
