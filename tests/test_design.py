@@ -1,8 +1,10 @@
-"""Single-arm phase 2 designs (metaoutcome.design) against published values and brute force.
+"""Single-arm phase 2 designs (metaoutcome.design) against published values, an independent base-R
+search and brute force.
 
-Every expected value below was read in a retrieved public text, named with its commit in SOURCES;
-none was computed here. Simon's (1989) printed Tables 1 and 2 themselves were not retrievable; parts of
-them were, as transcribed by others (below). Their grid (IDDI-BE/PhIIdesign R/simon2stage.R @
+Every published value below was read in a retrieved public text, named with its commit in SOURCES;
+none was computed here (the base-R reference fixture, which is computed, is described separately).
+Simon's (1989) printed Tables 1 and 2 themselves were not retrievable; parts of them were, as
+transcribed by others (below). Their grid (IDDI-BE/PhIIdesign R/simon2stage.R @
 b853d9efacd880d5e1f8b18e086e8f32d44f4684, the comment "TEST (Simon ... Table 1 and 2"): Table 1
 p1 = p0 + 0.20 for p0 = 0.05, 0.1, 0.2, ..., 0.7, Table 2 p1 = p0 + 0.15 for p0 = 0.05, 0.1, 0.2, ...,
 0.8, each at (alpha, beta) = (0.10, 0.10), (0.05, 0.20), (0.05, 0.10), optimal and minimax:
@@ -27,12 +29,22 @@ No published value disagrees with ``simon()``. The other 80 cells have no retrie
 in Table 1 (28) the alpha 0.10 / power 0.90 column but for p0 0.2, the alpha 0.05 / power 0.90 column
 but for p0 0.2 and 0.5, and the minimax designs for p0 0.5 and 0.7 at alpha 0.05 / power 0.80; in
 Table 2 (52) all but p0 0.05 at alpha 0.10 / power 0.90. Simon's paper itself was not retrievable here
-and no transcription of those columns was found. Nor are these cells checked against the brute force
-below: that independent search (every (n1, r1, r) for every n, straight from Simon's formula, pure
-Python) checks ``simon()``'s search on small cases only (p0 0.05, p1 0.35, n <= 22, four alpha/power
-pairs), because the grid's designs (n up to 110) take it too long. Seven more published designs outside
-Simon's grid (power 0.85 or 0.95, p0 = 0.25, or alpha 0.10 with power 0.80) are checked the same way as
-the grid cells.
+and no transcription of those columns was found. Seven more published designs outside Simon's grid
+(power 0.85 or 0.95, p0 = 0.25, or alpha 0.10 with power 0.80) are checked the same way as the grid
+cells.
+
+All 102 cells (the 22 above included) are checked against an independent exhaustive search in base R,
+``tests/reference/make_simon_fixtures.R`` (every n <= nmax, n1 < n, r1 and r >= r1, from Simon's
+definition with dbinom/pbinom; written apart from design.py), which wrote the committed
+``tests/reference/simon_fixtures.json`` (R version recorded; nmax per cell, proved large enough for the
+optimal design; no cell decided by a tie within 1e-12 or by a 1e-12 tolerance on alpha/power):
+``simon()`` at the fixture's nmax gives the same (r1, n1, r, n) for every cell, and EN(p0), PET(p0) and
+the attained alpha and power within rtol 1e-9 (largest relative difference 3e-15 when written). The 22
+published cells equal the fixture too, to every printed digit, which anchors the computed fixture to
+published values. At the default nmax = 100 three optimal designs of Table 2 (n = 104 to 110) are out of
+reach; test_simon_default_nmax_misses_only_the_documented_cells pins that. The pure-Python brute force
+below (every (n1, r1, r) for every n, Simon's formula) checks ``simon()`` on small cases (p0 0.05,
+p1 0.35, n <= 22, four alpha/power pairs).
 
 A'Hern (2001): all 684 cells of Table 1, from a published transcription (see AHERN_TABLE below):
 641 equal; 43 are strict xfails, each with its reason (the tabulated design meets the targets only with
@@ -46,6 +58,7 @@ are checked against an independent brute force.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import NamedTuple
@@ -244,6 +257,79 @@ def test_published_simon_coverage_of_the_grid():
     outside = cells(c for c in PUBLISHED_SIMON if (c.p0, c.p1, c.alpha, c.power) not in grid)
     assert len(outside) == 7
     assert all(c.source in SOURCES for c in PUBLISHED_SIMON) and set(SOURCES) == {c.source for c in PUBLISHED_SIMON}
+
+
+# -- all 102 cells against the independent base-R search --------------------------------------------
+# tests/reference/simon_fixtures.json is written by tests/reference/make_simon_fixtures.R: an exhaustive
+# search in base R straight from Simon's definition (every n <= nmax, n1 < n, r1, r >= r1; exact
+# comparisons), independent of design.py. Computed, not published: the published cells above anchor it.
+SIMON_FIXTURE = Path(__file__).parent / "reference" / "simon_fixtures.json"
+SIMON_REF = json.loads(SIMON_FIXTURE.read_text())
+SIMON_REF_CELLS = sorted({(c["p0"], c["p1"], c["alpha"], c["power"], c["nmax"]) for c in SIMON_REF["cells"]})
+
+
+def _ref(design, p0, p1, alpha, power):
+    (hit,) = [c for c in SIMON_REF["cells"]
+              if (c["design"], c["p0"], c["p1"], c["alpha"], c["power"]) == (design, p0, p1, alpha, power)]
+    return hit
+
+
+def test_simon_fixture_is_the_whole_grid_and_passed_its_checks():
+    assert SIMON_REF["generator"] == "Rscript tests/reference/make_simon_fixtures.R"
+    assert SIMON_REF["r_version"].startswith("R version ")
+    cells = SIMON_REF["cells"]
+    keys = [(c["design"], c["p0"], c["p1"], c["alpha"], c["power"]) for c in cells]
+    assert len(keys) == len(set(keys)) == 102 and {k[1:] for k in keys} == _simon_grid()
+    assert len(SIMON_REF_CELLS) == 51  # one nmax per (p0, p1, alpha, power)
+    for c in cells:  # the R script's own checks, as it recorded them
+        assert c["ties_within_1e-12"] == 0 and c["same_with_tolerance"] and c["n"] < c["nmax"], c
+        assert c["r1"] < c["r"] and c["attained_alpha"] <= c["alpha"] and c["attained_power"] >= c["power"], c
+        if c["design"] == "optimal":  # no design with n > nmax can have a smaller EN(p0)
+            assert c["en0_bound_beyond_nmax"] > c["en0"], c
+
+
+@pytest.mark.parametrize("cell", SIMON_REF_CELLS, ids=lambda c: f"p0={c[0]}-p1={c[1]}-a={c[2]}-pw={c[3]}-nmax={c[4]}")
+def test_simon_equals_independent_r_search(cell):
+    p0, p1, alpha, power, nmax = cell
+    d = simon(p0, p1, alpha=alpha, power=power, nmax=nmax)
+    for design in ("optimal", "minimax"):
+        got, ref = getattr(d, design), _ref(design, p0, p1, alpha, power)
+        assert (got.r1, got.n1, got.r, got.n) == (ref["r1"], ref["n1"], ref["r"], ref["n"]), design
+        pairs = (("en0", "en0"), ("pet0", "pet0"), ("alpha", "attained_alpha"), ("power", "attained_power"))
+        for ours, theirs in pairs:
+            assert getattr(got, ours) == pytest.approx(ref[theirs], rel=1e-9, abs=0), (design, ours)
+
+
+def test_published_simon_cells_equal_the_r_search():
+    # anchors the computed fixture: every published grid cell above is the fixture's design, and every
+    # published digit of EN(p0), PET(p0) and the attained errors is the fixture's
+    grid = _simon_grid()
+    checked = set()
+    for c in PUBLISHED_SIMON:
+        if (c.p0, c.p1, c.alpha, c.power) not in grid:
+            continue
+        ref = _ref(c.design, c.p0, c.p1, c.alpha, c.power)
+        assert (ref["r1"], ref["n1"], ref["r"], ref["n"]) == c.r1n1rn, (c, SOURCES[c.source])
+        for printed, value in ((c.en0, ref["en0"]), (c.pet0, ref["pet0"]), (c.attained_alpha, ref["attained_alpha"]),
+                               (c.attained_power, ref["attained_power"])):
+            assert printed is None or _printed(value, printed), (c, value, printed)
+        assert c.attained_beta is None or _printed(1 - ref["attained_power"], c.attained_beta), c
+        checked.add((c.design, c.p0, c.p1, c.alpha, c.power))
+    assert len(checked) == 22
+
+
+def test_simon_default_nmax_misses_only_the_documented_cells():
+    # design.simon's Notes: at the default nmax = 100 only the optimal designs with n > 100 (Table 2,
+    # p0 0.3-0.5, alpha 0.05, power 0.9) are missed; the best design with n <= 100 is returned instead
+    missed = set()
+    for p0, p1, alpha, power, _ in SIMON_REF_CELLS:
+        d = simon(p0, p1, alpha=alpha, power=power)
+        for design in ("optimal", "minimax"):
+            got, ref = getattr(d, design), _ref(design, p0, p1, alpha, power)
+            if (got.r1, got.n1, got.r, got.n) != (ref["r1"], ref["n1"], ref["r"], ref["n"]):
+                assert ref["n"] > 100 >= got.n and got.en0 > ref["en0"]
+                missed.add((design, p0, p1, alpha, power))
+    assert missed == {("optimal", p0, round(p0 + 0.15, 2), 0.05, 0.9) for p0 in (0.3, 0.4, 0.5)}
 
 
 def _brute_simon(p0, p1, alpha, power, nmax):
