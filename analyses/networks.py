@@ -19,13 +19,13 @@ Run with ``metaoutcome reproduce`` or ``python -m metaoutcome._analyses.networks
 
 from __future__ import annotations
 
-import re
 import warnings
 
 import pandas as pd
 
 import metaoutcome as mo
 from metaoutcome import effects
+from metaoutcome.network.plot import treatment_label
 from metaoutcome.network import (
     RANKING_CAUTION,
     NetworkResult,
@@ -63,8 +63,8 @@ DASH = "–"
 
 
 def drug(name: str) -> str:
-    """A treatment as a reader writes it: 'pembrolizumab_10mgkg' -> 'pembrolizumab 10 mg/kg'."""
-    return re.sub(r"(\d+)\s*mgkg\b", r"\1 mg/kg", str(name).replace("_", " "))
+    """A treatment as a reader writes it (the figures' rule, :func:`metaoutcome.network.plot.treatment_label`)."""
+    return treatment_label(name)
 
 
 def league_display(table: pd.DataFrame) -> pd.DataFrame:

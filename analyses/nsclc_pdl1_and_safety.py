@@ -442,7 +442,7 @@ def run(out: AnalysisOutput) -> None:
         saf_c, why_c = safety_tables(props, trials, cancer, outcome_tables)
         saf_parts += [saf_c, why_c.assign(usable=False)]
         pooled: dict[str, PoolResult] = {}
-        grades_drawn: list[str] = []
+        drawn: dict[str, list[str]] = {"Grade": [], "Experimental": [], "Control": []}  # RevMan's events/total
         for question in _question_order(saf_c):
             saf_q = saf_c[saf_c["question"] == question]
             res, used_c = pool_safety(saf_q)
@@ -453,7 +453,9 @@ def run(out: AnalysisOutput) -> None:
             named, _ = pool_safety(saf_q, names)
             assert named is not None
             pooled[question] = named
-            grades_drawn += [_ge(g) for g in used_c["grades"]]
+            drawn["Grade"] += ["3-4" if str(g) == GRADES["TRAE_G34"] else "≥ 3" for g in used_c["grades"]]
+            drawn["Experimental"] += [f"{int(a)}/{int(n)}" for a, n in zip(used_c["ai"], used_c["n1i"])]
+            drawn["Control"] += [f"{int(c)}/{int(n)}" for c, n in zip(used_c["ci"], used_c["n2i"])]
             trials_txt = ", ".join(
                 f"{_name(names, r.trial_id)} [{_ge(r.grades)}{', derived counts' if r.derived else ''}"
                 f"{', ' + str(r.arms_combined) + ' arms combined' if r.arms_combined > 1 else ''}"
@@ -470,11 +472,13 @@ def run(out: AnalysisOutput) -> None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 fig = forest(pooled if len(pooled) > 1 else next(iter(pooled.values())),
-                             left_columns={"Grades": grades_drawn}, favours=("experimental", "control"),
+                             left_columns=drawn, favours=("experimental", "control"),
                              show_excluded=False, show_pi=False)
             out.figure(f"forest_trae_rr_{cancer.lower()}", fig,
                        f"Grade ≥ 3 treatment-related AEs, {cancer} ({control}): risk ratios by Mantel-Haenszel, one pool per "
-                       f"review question (experimental regimen class), never pooled across questions")
+                       f"review question (experimental regimen class), never pooled across questions. Grade: 3-4, "
+                       f"grade 3-4 events (grade 5 not counted); ≥ 3, grades 3-5. Experimental, Control: patients "
+                       f"with an event / patients treated")
         if _not_pooled_txt(why_c, names):
             mh_txts.append(f"{cancer}: {_not_pooled_txt(why_c, names).removeprefix('; ')}")
     saf = pd.concat(saf_parts, ignore_index=True)

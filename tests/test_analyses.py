@@ -97,6 +97,19 @@ def test_expected_output_exists(outputs: Path, path: str) -> None:
     assert (outputs / path).is_file() and (outputs / path).stat().st_size > 0
 
 
+def test_every_figure_fits_a_journal_page(outputs: Path) -> None:
+    # the analyses silence the library's warnings, so a too-wide figure would pass unseen: 300 dpi, <= 183 mm
+    from PIL import Image
+
+    pngs = sorted(outputs.glob("*/figures/*.png"))
+    assert pngs
+    for png in pngs:
+        with Image.open(png) as im:
+            dpi, width = im.info["dpi"][0], im.size[0]
+        assert_allclose(dpi, 300, atol=0.01)
+        assert width / dpi * 25.4 <= 183.0 + 1e-6, f"{png.relative_to(outputs)}: {width / dpi * 25.4:.1f} mm wide"
+
+
 def test_methods_and_results_paragraphs(outputs: Path) -> None:
     for name in ("nsclc_pd1_vs_docetaxel", "hcc_after_first_line"):
         text = (outputs / name / f"{name}.md").read_text()

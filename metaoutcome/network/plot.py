@@ -9,14 +9,16 @@ inside :func:`metaoutcome.plotting.plot_style`, and returns the Axes; save with
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+import re
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from ..plotting._style import new_figure, plot_style
+from ..plotting._style import fit_page_width, new_figure, plot_style
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
     from .model import NetworkResult
 
@@ -60,8 +62,16 @@ def _log_ticks(ax: Axes, lo: float, hi: float) -> None:
     ax.set_xticklabels([f"{t:g}" for t in ticks])
 
 
-def _label(t: str) -> str:
-    return t.replace("_", " ")
+def treatment_label(t: str) -> str:
+    """A treatment name as a reader writes it: 'pembrolizumab_10mgkg' -> 'pembrolizumab 10 mg/kg'.
+
+    >>> treatment_label("pembrolizumab_2mgkg")
+    'pembrolizumab 2 mg/kg'
+    """
+    return re.sub(r"(\d+)\s*mgkg\b", r"\1 mg/kg", str(t).replace("_", " "))
+
+
+_label = treatment_label
 
 
 def network_graph(result: NetworkResult, *, ax: Axes | None = None, order: list[str] | None = None,
@@ -184,6 +194,7 @@ def network_forest(result: NetworkResult, *, reference: str | None = None, ax: A
     kwargs.setdefault("color", "black")
     fontsize = max(float(fontsize), 7.0)
     n = len(eff)
+    created = ax is None
     with plot_style():
         ax = _axes(ax, 150, 22 + 7.5 * n)
         y = np.arange(n)[::-1].astype(float)
@@ -224,6 +235,8 @@ def network_forest(result: NetworkResult, *, reference: str | None = None, ax: A
             ax.set_xlabel(f"{m.axis_label} vs {ref} ({result.level:g}% CI)\n"
                           f"<- {favours[0]}          {favours[1]} ->", fontsize=fontsize)
         ax.set_title("; ".join(foot), fontsize=7, loc="left", color="#444444")
+        if created:
+            fit_page_width(cast("Figure", ax.figure))  # long names and the estimate column: stay within 183 mm
     return ax
 
 

@@ -135,6 +135,8 @@ def savefig(
     elif fmt in ("ps", "eps"):
         metadata.setdefault("CreationDate", None)
     kwargs.setdefault("facecolor", "white")
+    if bbox_inches == "tight":
+        pad_inches = _page_pad(fig, float(pad_inches))
     with plot_style():
         fig.savefig(
             fname,
@@ -145,6 +147,39 @@ def savefig(
             metadata=metadata or None,
             **kwargs,
         )
+
+
+#: a journal page's full text width (two columns), the widest a figure may be at natural size
+PAGE_WIDTH_MM = 183.0
+
+
+def _tight_width_in(fig: Figure) -> float:
+    """Width, in inches, of what ``fig`` draws (its tight bounding box)."""
+    with plot_style():
+        return float(fig.get_tightbbox(_renderer(float(fig.dpi))).width)
+
+
+def _page_pad(fig: Figure, pad_inches: float) -> float:
+    """The tight-box padding, reduced (to none at most) where the full padding would push a figure
+    past the page width: a forest laid out to the full 183 mm stays 183 mm wide when saved."""
+    page = PAGE_WIDTH_MM / 25.4
+    width = _tight_width_in(fig)
+    if page < width + 2 * pad_inches:
+        return max((page - width) / 2 - 1e-4, 0.0)
+    return pad_inches
+
+
+def fit_page_width(fig: Figure, max_mm: float = PAGE_WIDTH_MM, pad_inches: float = 0.05) -> Figure:
+    """Narrow ``fig`` until what it draws, saved with a tight box and ``pad_inches``, is at most
+    ``max_mm`` wide. Text outside the axes (tick labels, side columns) keeps its size; the axes
+    take the difference. For figures whose axes fill a fixed fraction of the figure."""
+    target = max_mm / 25.4 - 2 * pad_inches
+    for _ in range(6):
+        over = _tight_width_in(fig) - target
+        if over <= 1e-3:
+            break
+        fig.set_figwidth(max(fig.get_figwidth() - over, 1.0))
+    return fig
 
 
 # -- text measurement ----------------------------------------------------------------------------
