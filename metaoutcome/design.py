@@ -17,6 +17,7 @@ pooled estimate), or a :class:`~metaoutcome.bayes.map_prior.MAPPrior` (its mean)
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,7 +177,7 @@ class SimonDesign(ReportMixin):
                 "table": self.table(), "notes": ()}
 
 
-def simon(p0: float, p1: float, *, alpha: float = 0.05, power: float = 0.8, nmax: int = 100) -> SimonDesign:
+def simon(p0: float, p1: float, *, alpha: float = 0.05, power: float = 0.8, nmax: int | None = None) -> SimonDesign:
     """Simon's optimal and minimax two-stage designs (R clinfun ``ph2simon``).
 
     Parameters
@@ -190,8 +191,11 @@ def simon(p0: float, p1: float, *, alpha: float = 0.05, power: float = 0.8, nmax
         Largest type I error, P(declare promising | p0).
     power : float, default 0.8
         Smallest power, P(declare promising | p1).
-    nmax : int, default 100
-        Largest total sample size searched.
+    nmax : int, optional
+        Largest total sample size searched, as in clinfun's ``ph2simon`` (whose default is 100). When
+        given, a warning says so if a design with a larger n could have a smaller EN(p0) than the
+        optimal design found. When not given, the search starts at 100 and is extended (up to 1000)
+        until no larger design can beat the optimal one, so the optimal design is Simon's.
 
     Returns
     -------
@@ -204,8 +208,11 @@ def simon(p0: float, p1: float, *, alpha: float = 0.05, power: float = 0.8, nmax
     power); designs with power >= ``power`` qualify (both compared with a 1e-12 tolerance). The optimal
     design minimises EN(p0) = n1 + (1 - PET(p0)) (n - n1); the minimax design minimises n, then
     EN(p0). Ties (EN(p0) within 1e-12) go to the design met first: smaller n, then n1, then r1. Only
-    designs with n <= ``nmax`` are searched: for p0 0.3 to 0.5, p1 = p0 + 0.15, alpha 0.05 and power
-    0.9 Simon's optimal design has n = 104 to 110, so the default nmax = 100 misses it.
+    designs with n <= ``nmax`` are searched. Whether a larger one could do better is checked with a
+    bound: a design with n > nmax has EN(p0) >= n1 + P(X1 > r1 | p0) (nmax + 1 - n1), and its power
+    needs P(X1 > r1 | p1) >= ``power``. For p0 0.3 to 0.5, p1 = p0 + 0.15, alpha 0.05 and power 0.9
+    Simon's optimal design has n = 104 to 110: ``nmax=100`` misses it (with a warning); leaving nmax
+    unset finds it.
 
     The search skips, without changing the result, every n at which even the most powerful
     (randomised) test of p0 against p1 with n patients misses the power (Neyman-Pearson), every r1
@@ -225,8 +232,46 @@ def simon(p0: float, p1: float, *, alpha: float = 0.05, power: float = 0.8, nmax
     1  minimax   1  15  5  25
     """
     a, b, al, pw = check_rates(p0, p1, alpha, power)
-    nm = _nmax(nmax)
-    B0, B1 = _Binom(nm, a), _Binom(nm, b)
+    auto = nmax is None
+    nm = 100 if auto else _nmax(nmax)
+    while True:
+        B0, B1 = _Binom(nm, a), _Binom(nm, b)
+        best_opt, best_mm = _simon_search(B0, B1, al, pw, nm)
+        if best_opt is None or best_mm is None:
+            raise ValueError(f"no two-stage design with n <= nmax={nm} meets alpha={al:g} and power={pw:g}; "
+                             "increase nmax")
+        beyond = _better_beyond(best_opt.en0, B0, B1, pw, nm)
+        if not beyond or not auto or nm >= 1000:
+            break
+        nm = min(beyond, 1000)
+    if beyond:
+        warnings.warn(f"simon: a design with n between {nm + 1} and {beyond} could have a smaller EN(p0) than the "
+                      f"optimal design found with n <= nmax={nm} (n = {best_opt.n}); "
+                      + ("pass nmax=" + str(min(beyond, 1000)) + " or leave nmax unset" if nm < 1000 else
+                         "1000 is the largest nmax searched"), UserWarning, stacklevel=2)
+    return SimonDesign(p0=a, p1=b, alpha=al, power=pw, optimal=best_opt, minimax=best_mm, nmax=nm)
+
+
+def _better_beyond(en0: float, B0: _Binom, B1: _Binom, pw: float, nm: int) -> int:
+    """The largest n > ``nm`` at which a two-stage design could have EN(p0) below ``en0`` (0: none can).
+
+    A design (r1, n1, r, n) needs P(X1 > r1 | p1) >= power (its power cannot exceed its chance of
+    continuing), and EN(p0) = n1 + P(X1 > r1 | p0) (n - n1) < en0 means n1 < en0 and
+    n < n1 + (en0 - n1) / P(X1 > r1 | p0).
+    """
+    worst = 0
+    for n1 in range(1, min(math.ceil(en0), nm + 1)):
+        sf0 = B0.sf[n1, B0.off:B0.off + n1 + 1]
+        sf1 = B1.sf[n1, B1.off:B1.off + n1 + 1]
+        can = (sf1 >= pw - 1e-12 - 1e-9) & (n1 + sf0 * (nm + 1 - n1) < en0 - 1e-12)
+        if can.any():
+            reach = n1 + (en0 - n1) / np.maximum(sf0[can], 1e-300)
+            worst = max(worst, int(min(math.ceil(float(reach.max())), 10**9)))
+    return worst if worst > nm else 0
+
+
+def _simon_search(B0: _Binom, B1: _Binom, al: float, pw: float, nm: int) -> tuple[SimonStage | None, SimonStage | None]:
+    """Simon's optimal and minimax designs with n <= ``nm`` (None where no design qualifies); see :func:`simon`."""
     # Skipped without changing the result (see Notes): every n whose most powerful test misses the
     # power, every r1 whose stage-1 continuation probability under p1 misses it, and every (n1, r1, n)
     # that cannot improve the designs found so far. ``slack`` keeps rounding out of these bounds.
@@ -277,9 +322,7 @@ def simon(p0: float, p1: float, *, alpha: float = 0.05, power: float = 0.8, nmax
                     best_opt = st
                 if best_mm is None or n < best_mm.n or (n == best_mm.n and st.en0 < best_mm.en0 - 1e-12):
                     best_mm = st
-    if best_opt is None or best_mm is None:
-        raise ValueError(f"no two-stage design with n <= nmax={nm} meets alpha={al:g} and power={pw:g}; increase nmax")
-    return SimonDesign(p0=a, p1=b, alpha=al, power=pw, optimal=best_opt, minimax=best_mm, nmax=nm)
+    return best_opt, best_mm
 
 
 # -- A'Hern's single-stage design -------------------------------------------------------------------

@@ -62,3 +62,13 @@ def test_bad_csv_cell_names_file_row_column(capsys, tmp_path):
     f.write_text("events,n\n10,60\nten,70\n")
     rc, out, err = run(capsys, "--arms", str(f), "--p1", "0.4")
     assert rc == 2 and f"{f}:3:events" in err
+
+
+def test_design_nmax_100_warns_in_one_plain_line(capsys) -> None:  # type: ignore[no-untyped-def]
+    # clinfun's nmax = 100 misses Simon's optimal design here (n = 104); the CLI says so on stderr, no traceback
+    assert main(["design", "--p0", "0.4", "--p1", "0.55", "--power", "0.9", "--nmax", "100"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("metaoutcome design: warning: simon: a design with n between 101 and")
+    assert main(["design", "--p0", "0.4", "--p1", "0.55", "--power", "0.9"]) == 0
+    out, err2 = capsys.readouterr()
+    assert err2 == "" and "Simon optimal   19   45 49 104" in out

@@ -41,8 +41,9 @@ optimal design; no cell decided by a tie within 1e-12 or by a 1e-12 tolerance on
 ``simon()`` at the fixture's nmax gives the same (r1, n1, r, n) for every cell, and EN(p0), PET(p0) and
 the attained alpha and power within rtol 1e-9 (largest relative difference 3e-15 when written). The 22
 published cells equal the fixture too, to every printed digit, which anchors the computed fixture to
-published values. At the default nmax = 100 three optimal designs of Table 2 (n = 104 to 110) are out of
-reach; test_simon_default_nmax_misses_only_the_documented_cells pins that. The pure-Python brute force
+published values. With nmax unset ``simon()`` equals the fixture in every cell (it extends its search
+until a bound shows no larger design can do better); with clinfun's nmax = 100 three optimal designs of
+Table 2 (n = 104 to 110) are out of reach and a warning says so. The pure-Python brute force
 below (every (n1, r1, r) for every n, Simon's formula) checks ``simon()`` on small cases (p0 0.05,
 p1 0.35, n <= 22, four alpha/power pairs).
 
@@ -60,10 +61,12 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from numpy.testing import assert_allclose
 from scipy import stats
 
 from metaoutcome.design import ahern, bayes_oc, check_rates, p0_from, simon
@@ -318,18 +321,37 @@ def test_published_simon_cells_equal_the_r_search():
     assert len(checked) == 22
 
 
-def test_simon_default_nmax_misses_only_the_documented_cells():
-    # design.simon's Notes: at the default nmax = 100 only the optimal designs with n > 100 (Table 2,
-    # p0 0.3-0.5, alpha 0.05, power 0.9) are missed; the best design with n <= 100 is returned instead
-    missed = set()
+def test_simon_without_nmax_finds_every_design_of_the_grid():
+    # nmax unset: the search is extended until no larger design can beat the optimal one, so even the
+    # optimal designs with n > 100 (Table 2, p0 0.3-0.5, alpha 0.05, power 0.9) equal the R search
     for p0, p1, alpha, power, _ in SIMON_REF_CELLS:
-        d = simon(p0, p1, alpha=alpha, power=power)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # and no warning
+            d = simon(p0, p1, alpha=alpha, power=power)
+        for design in ("optimal", "minimax"):
+            got, ref = getattr(d, design), _ref(design, p0, p1, alpha, power)
+            assert (got.r1, got.n1, got.r, got.n) == (ref["r1"], ref["n1"], ref["r"], ref["n"])
+            assert_allclose(got.en0, ref["en0"], rtol=1e-9)
+
+
+def test_simon_nmax_100_misses_the_documented_cells_and_says_so():
+    # clinfun's habit, nmax = 100: the three optimal designs with n > 100 are out of reach; the best design
+    # with n <= 100 comes back with a warning naming how far a better one could lie. The bound may also warn
+    # where the design found is in fact optimal (it is a bound), never the other way round.
+    missed, warned = set(), set()
+    for p0, p1, alpha, power, _ in SIMON_REF_CELLS:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            d = simon(p0, p1, alpha=alpha, power=power, nmax=100)
+        if any("could have a smaller EN(p0)" in str(w.message) for w in caught):
+            warned.add((p0, p1, alpha, power))
         for design in ("optimal", "minimax"):
             got, ref = getattr(d, design), _ref(design, p0, p1, alpha, power)
             if (got.r1, got.n1, got.r, got.n) != (ref["r1"], ref["n1"], ref["r"], ref["n"]):
                 assert ref["n"] > 100 >= got.n and got.en0 > ref["en0"]
-                missed.add((design, p0, p1, alpha, power))
-    assert missed == {("optimal", p0, round(p0 + 0.15, 2), 0.05, 0.9) for p0 in (0.3, 0.4, 0.5)}
+                missed.add((p0, p1, alpha, power))
+    assert missed == {(p0, round(p0 + 0.15, 2), 0.05, 0.9) for p0 in (0.3, 0.4, 0.5)}
+    assert missed <= warned and len(warned) <= len(missed) + 1
 
 
 def _brute_simon(p0, p1, alpha, power, nmax):

@@ -21,6 +21,8 @@ Simon-optimal and A'Hern sample sizes judged against the robust MAP prior.
 from __future__ import annotations
 
 import argparse
+import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +61,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     tgt.add_argument("--delta", type=float, help="p1 = p0 + DELTA")
     p.add_argument("--alpha", type=float, default=0.05, help="one-sided type I error (default 0.05)")
     p.add_argument("--power", type=float, default=0.8, help="power (default 0.8)")
-    p.add_argument("--nmax", type=int, default=100, help="largest total size searched for Simon designs (default 100)")
+    p.add_argument("--nmax", type=int, default=None,
+                   help="largest total size searched for Simon designs (default: from 100 up to 1000, as far as "
+                        "needed to be sure the optimal design is Simon's)")
     p.add_argument("--threshold", type=float, default=0.9,
                    help="Bayesian go rule: P(rate > benchmark | data) >= THRESHOLD (default 0.9)")
     p.add_argument("--robust-weight", type=float, default=0.0,
@@ -154,7 +158,11 @@ def run(args: argparse.Namespace) -> int:
         p1 = p0 + args.delta
     else:
         raise ValueError("give the target --p1 RATE or --delta DIFFERENCE (p1 = p0 + delta)")
-    sd = simon(p0, p1, alpha=args.alpha, power=args.power, nmax=args.nmax)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sd = simon(p0, p1, alpha=args.alpha, power=args.power, nmax=args.nmax)
+    for w in caught:  # one plain line each, after the result is computed (no source path, no traceback)
+        print(f"metaoutcome design: warning: {w.message}", file=sys.stderr)
     ah = ahern(p0, p1, alpha=args.alpha, power=args.power)
     rows = [dict(design=f"Simon {nm}", r1=d.r1, n1=d.n1, r=d.r, n=d.n, en0=d.en0, alpha=d.alpha, power=d.power)
             for nm, d in (("optimal", sd.optimal), ("minimax", sd.minimax))]
