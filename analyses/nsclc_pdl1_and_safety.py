@@ -166,11 +166,11 @@ def safety_display(saf: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
 
 
 def _not_pooled_txt(why: pd.DataFrame, names: dict[str, str]) -> str:
-    """'; randomized between doses, not pooled: A, B' for the dose-comparison trials of one cancer ('' if none)."""
+    """'randomized between doses ..., not pooled: A, B' for the dose-comparison trials of one cancer ('' if none)."""
     if why.empty:
         return ""
     doses = why.loc[why["reason"] == DOSE_COMPARISON, "trial_id"]
-    return ("; randomized between doses or schedules (no control arm), shown but not pooled: "
+    return ("randomized between doses or schedules (no control arm), shown but not pooled: "
             + ", ".join(_name(names, t) for t in doses)) if len(doses) else ""
 
 
@@ -480,7 +480,7 @@ def run(out: AnalysisOutput) -> None:
                        f"grade 3-4 events (grade 5 not counted); ≥ 3, grades 3-5. Experimental, Control: patients "
                        f"with an event / patients treated")
         if _not_pooled_txt(why_c, names):
-            mh_txts.append(f"{cancer}: {_not_pooled_txt(why_c, names).removeprefix('; ')}")
+            mh_txts.append(f"{cancer}: {_not_pooled_txt(why_c, names)}")
     saf = pd.concat(saf_parts, ignore_index=True)
     usable = pd.concat(used_parts, ignore_index=True) if used_parts else pd.DataFrame()
     mh_txt = "; ".join(mh_txts)
