@@ -1,8 +1,9 @@
 """Advanced hepatocellular carcinoma after first-line systemic therapy.
 
-1. OS and PFS hazard ratios of the placebo-controlled phase 3 trials (RESORCE, CELESTIAL, REACH-2,
-   KEYNOTE-240, KEYNOTE-394). REACH-2's OS HR has no printed CI: its SE comes from the printed
-   two-sided p-value; KEYNOTE-240/394's one-sided p-values are not needed (they print CIs).
+1. OS and PFS hazard ratios of the placebo-controlled phase 3 trials, found from the data (at the
+   time of writing RESORCE, CELESTIAL, REACH-2, KEYNOTE-240, KEYNOTE-394 and AHELP). REACH-2's OS HR
+   has no printed CI: its SE comes from the printed two-sided p-value; KEYNOTE-240/394's one-sided
+   p-values are not needed (they print CIs).
 2. ORR and DCR of later-line regimens by regimen class: every non-placebo arm of a second-line
    trial with events/n, pooled per class with the binomial-normal GLMM (metafor ``rma.glmm``) and
    with inverse-variance logit proportions (``rma`` on ``escalc("PLO")``), side by side.

@@ -5,8 +5,8 @@
    KEYNOTE-010 is one three-arm trial: its two doses against one docetaxel arm enter as two
    contrasts correlated through the shared control (the correlation the toolkit uses for combining
    them, :func:`metaoutcome.effects.shared_control_correlation`), not as two trials.
-2. Advanced HCC after first-line therapy: regorafenib, cabozantinib, ramucirumab and
-   pembrolizumab against placebo (placebo-controlled phase 3 trials), OS and PFS hazard ratios.
+2. Advanced HCC after first-line therapy: regorafenib, cabozantinib, ramucirumab, pembrolizumab
+   and apatinib against placebo (placebo-controlled phase 3 trials), OS and PFS hazard ratios.
 
 Both networks are stars (every drug against one comparator): drug-versus-drug comparisons are
 purely indirect (Bucher's adjusted indirect comparison) and inconsistency cannot be assessed.

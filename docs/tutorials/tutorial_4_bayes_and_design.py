@@ -2,7 +2,7 @@
 Few trials and the next trial: Bayesian pooling and a phase 2 design
 ====================================================================
 
-With five placebo-controlled trials, REML's τ² is barely estimable; a Bayesian random-effects
+With only a few placebo-controlled HCC trials, REML's τ² is barely estimable; a Bayesian random-effects
 analysis with a weakly informative prior on τ (bayesmeta's approach, by numerical integration)
 gives a posterior for the pooled HR and for a new trial's HR, and probabilities such as
 P(HR < 0.8). An investigator planning a single-arm phase 2 trial then needs a benchmark response
