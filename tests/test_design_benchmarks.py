@@ -54,11 +54,50 @@ def test_p0_and_designs_equal_the_library(outdir: Path) -> None:
     assert row["n"] == a.n
 
 
-def test_bayesian_go_rate_is_calibrated_under_the_map_prior(outdir: Path) -> None:
-    # with a flat prior for the trial arm and threshold 0.9, drawing the true rate from the MAP prior
-    # gives P(go) close to 1 - 0.9 (a calibration check of the go rule, not a tuned number)
+def _p_better_than_map(x: int, n: int, mix: object) -> float:
+    """P(theta_E > theta_C | x) with a flat prior on theta_E and theta_C ~ the MAP mixture, by adaptive quadrature
+    over the trial arm's posterior (an integrator independent of the library's Gauss-Legendre rule)."""
+    from scipy import integrate, stats
+
+    lo, hi = stats.beta.ppf([1e-13, 1 - 1e-13], 1 + x, 1 + n - x)
+    return float(integrate.quad(lambda t: stats.beta.pdf(t, 1 + x, 1 + n - x) * float(mix.cdf(np.array([t]))[0]),  # type: ignore[attr-defined]
+                                lo, hi, limit=500, epsabs=1e-13)[0])
+
+
+def _go_by_hand(n: int, mix: object, threshold: float = 0.9) -> tuple[int, float]:
+    """Fewest responses for 'go' (the rule is monotone in x: bisection) and P(go) with theta drawn from the MAP
+    (a beta-binomial mixture)."""
+    from scipy import stats
+
+    lo, hi = 0, n + 1  # P(go at x = hi) is taken as true; the answer lies in (lo, hi]
+    if _p_better_than_map(0, n, mix) >= threshold:
+        hi = 0
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if _p_better_than_map(mid, n, mix) >= threshold else (mid, hi)
+    p = sum(float(w) * float(stats.betabinom.sf(hi - 1, n, a, b)) for w, a, b in zip(mix.w, mix.a, mix.b))  # type: ignore[attr-defined]
+    return hi, p
+
+
+def test_bayesian_go_rule_recomputed_and_calibrated_under_the_map_prior(outdir: Path) -> None:
+    # The MAP prior of each benchmark is refitted from the arms the analysis lists; the go threshold and the
+    # prior-predictive P(go) at the analysis's n are recomputed with an independent integrator.
+    arms = pd.read_csv(outdir / "tables" / "arms_used.csv")
+    bench = pd.read_csv(outdir / "tables" / "benchmarks.csv").set_index("benchmark")
     oc = pd.read_csv(outdir / "tables" / "bayes_oc.csv")
-    assert ((oc["p_go_rate_from_map"] - 0.1).abs() < 0.02).all()
+    for name, grp in oc.groupby("benchmark", sort=False):
+        a = arms[arms["benchmark"] == name]
+        mix = mo.map_prior(events=a["events"], n=a["n"]).mixture
+        assert_allclose(bench.loc[name, "p0_map_mean"], mo.map_prior(events=a["events"], n=a["n"]).mean, rtol=1e-12)
+        for r in grp.itertuples():
+            x_min, p_go = _go_by_hand(int(r.n), mix)
+            assert r.go_needs_responses == x_min, (name, r.n)
+            assert_allclose(r.p_go_rate_from_map, p_go, rtol=1e-6)
+        # Calibration: drawing the true rate from the MAP prior, P(go) -> 1 - 0.9 as n grows (the posterior of the
+        # trial arm concentrates on its true rate, and 'go' becomes 'the rate is above the MAP's 90th centile').
+        # At the trials' own n (53-72) it is not 0.1: how far off depends on the prior's ESS relative to n (the
+        # NSCLC PD-(L)1 benchmark reaches 0.12 at n = 53), so no tolerance is put on the finite-n values.
+        assert abs(_go_by_hand(5000, mix)[1] - 0.1) < 0.005, name
     assert (oc["p_go_at_p1"] >= oc["p_go_at_p0"]).all()
 
 

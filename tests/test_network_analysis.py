@@ -6,8 +6,10 @@ import math
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 import metaoutcome as mo
 from metaoutcome import effects
@@ -80,9 +82,40 @@ def test_keynote_010_is_one_three_arm_trial(folder: Path) -> None:
     doses = league[league["treat1"].str.startswith("pembrolizumab") & league["treat2"].str.startswith("pembrolizumab")]
     assert len(doses) == 1 and doses["evidence"].iloc[0] == "direct" and doses["n_studies"].iloc[0] == 1
     eff = pd.read_csv(folder / "tables" / "effects_nsclc_os.csv").set_index("treatment")
-    # each dose against docetaxel rests on KEYNOTE-010 alone: its own printed HR
-    assert eff.loc["pembrolizumab_10mgkg", "estimate_natural"] == pytest.approx(0.61, rel=1e-9)
-    assert eff.loc["pembrolizumab_2mgkg", "estimate_natural"] == pytest.approx(0.71, rel=1e-9)
+    # The pembrolizumab doses' estimates by hand: generalised least squares over the trials with a pembrolizumab
+    # arm (read from the data, not listed here), KEYNOTE-010's two contrasts correlated through its shared docetaxel
+    # arm, rho = (1/n_c) / sqrt((1/n_a + 1/n_c)(1/n_b + 1/n_c)), and the network's tau^2 (correlation 1/2 within a
+    # multi-arm trial). In a star network only these trials inform the two doses.
+    from metaoutcome._analyses import networks as nw
+
+    used, _ = nw._contrasts("NSCLC", "OS", nw.QUESTIONS["nsclc"]["keep"])
+    tau2 = nw._fit(used, "docetaxel").tau2
+    doses = ["pembrolizumab_2mgkg", "pembrolizumab_10mgkg"]
+    rows = used[used["experimental_arm"].isin(doses)].reset_index(drop=True)
+    assert rows["short_name"].value_counts()["KEYNOTE-010"] == 2
+    y = np.log(rows["hr"].to_numpy(float))
+    se = np.array([(math.log(h) - math.log(lo)) / (2 * stats.norm.ppf(0.5 + float(c) / 200))
+                   for h, lo, c in zip(rows["ci_high"], rows["ci_low"], rows["ci_level"])])
+    v = np.diag(se**2 + tau2)
+    for i in range(len(rows)):
+        for j in range(len(rows)):
+            if i != j and rows.loc[i, "short_name"] == rows.loc[j, "short_name"]:
+                nc = float(rows.loc[i, "n_control"])
+                na, nb = float(rows.loc[i, "n_experimental"]), float(rows.loc[j, "n_experimental"])
+                rho = (1 / nc) / math.sqrt((1 / na + 1 / nc) * (1 / nb + 1 / nc))
+                v[i, j] = rho * se[i] * se[j] + tau2 / 2
+    x = np.array([[float(arm == d) for d in doses] for arm in rows["experimental_arm"]])
+    w = np.linalg.inv(v)
+    beta = np.linalg.solve(x.T @ w @ x, x.T @ w @ y)
+    cov = np.linalg.inv(x.T @ w @ x)
+    for k, d in enumerate(doses):
+        assert eff.loc[d, "estimate"] == pytest.approx(beta[k], rel=1e-8), d
+        assert eff.loc[d, "se"] == pytest.approx(math.sqrt(cov[k, k]), rel=1e-8), d
+    if rows["short_name"].nunique() > 1:
+        # another trial of one dose reaches the other dose through KEYNOTE-010's shared control: the 10 mg/kg
+        # estimate is no longer KEYNOTE-010's printed HR (it would be, were the two contrasts independent)
+        printed = float(rows.loc[(rows["short_name"] == "KEYNOTE-010") & (rows["experimental_arm"] == doses[1]), "hr"].iloc[0])
+        assert abs(eff.loc[doses[1], "estimate_natural"] - printed) > 1e-3
 
 
 def test_reader_tables_name_drugs_in_words_and_show_hrs(folder: Path) -> None:
