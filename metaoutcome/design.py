@@ -506,8 +506,10 @@ def bayes_oc(n: int, map_prior: Any, p0: float, p1: float, *, threshold: float =
     Notes
     -----
     P(theta_E > theta_C | x) = sum_k w_k P(B_E > B_k), B_E ~ Beta(a + x, b + n - x), B_k the MAP's
-    beta components; each term is integral_0^1 f_E(t) F_k(t) dt (Gauss-Legendre, 200 nodes on the
-    logit scale of t). The go region is x >= x_min (monotone in x), so P(go | p) = P(X >= x_min).
+    beta components. It is integrated in the trial arm's posterior quantile u, t = F_E^-1(u):
+    P = integral_0^1 F_C(F_E^-1(u)) du (adaptive quadrature, scipy ``quad``), so a posterior however
+    narrow (large n) is resolved. P rises with x, so the go region is x >= x_min, found by bisection,
+    and P(go | p) = P(X >= x_min).
     The prior-predictive P(go) averages over theta ~ MAP: a beta-binomial mixture.
 
     Examples
@@ -528,22 +530,37 @@ def bayes_oc(n: int, map_prior: Any, p0: float, p1: float, *, threshold: float =
     if not hasattr(mix, "cdf"):
         raise ValueError(f"map_prior must be a BetaMixture or a MAPPrior; got {type(map_prior).__name__}")
     n = int(n)
-    x = np.arange(n + 1)
-    # integrate over t on the logit scale: t = expit(z), dt = t (1 - t) dz
-    zg, wg = np.polynomial.legendre.leggauss(200)
-    z = 20.0 * zg
-    t = 1.0 / (1.0 + np.exp(-z))
-    jac = 20.0 * wg * t * (1 - t)
-    fE = stats.beta.pdf(t[None, :], pa + x[:, None], pb + n - x[:, None])
-    prob = (fE * mix.cdf(t)[None, :] * jac[None, :]).sum(axis=1)
-    go = prob >= thr
-    x_min = int(np.argmax(go)) if go.any() else n + 1
+    x_min = _go_boundary(n, mix, thr, pa, pb)
     rows = [dict(scenario="p0", true_rate=a, p_go=float(stats.binom.sf(x_min - 1, n, a))),
             dict(scenario="p1", true_rate=b, p_go=float(stats.binom.sf(x_min - 1, n, b)))]
     # prior-predictive: theta ~ MAP mixture -> X ~ beta-binomial mixture
     pp = sum(float(w) * float(stats.betabinom.sf(x_min - 1, n, ai, bi)) for w, ai, bi in zip(mix.w, mix.a, mix.b))
     rows.append(dict(scenario="MAP", true_rate=math.nan, p_go=pp))
     return BayesOC(n=n, threshold=thr, x_min=x_min, table=pd.DataFrame(rows), prior_label=str(mix))
+
+
+def _p_better(x: int, n: int, mix: Any, pa: float, pb: float) -> float:
+    """P(theta_E > theta_C | x responses in n): integral over u of F_C(F_E^-1(u)), F_E the Beta posterior."""
+    from scipy import integrate
+
+    post = stats.beta(pa + x, pb + n - x)
+    val, _ = integrate.quad(lambda u: float(mix.cdf(np.atleast_1d(post.ppf(u)))[0]), 0.0, 1.0,
+                            epsabs=1e-11, epsrel=1e-10, limit=200)
+    return float(min(max(val, 0.0), 1.0))
+
+
+def _go_boundary(n: int, mix: Any, thr: float, pa: float, pb: float) -> int:
+    """The smallest x with P(theta_E > theta_C | x) >= thr (n + 1 if none): bisection, P rising in x."""
+    if _p_better(n, n, mix, pa, pb) < thr:
+        return n + 1
+    lo, hi = -1, n  # P(lo) < thr (lo = -1: none below 0), P(hi) >= thr
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _p_better(mid, n, mix, pa, pb) >= thr:
+            hi = mid
+        else:
+            lo = mid
+    return hi
 
 
 # -- historical arms from the bundled data -----------------------------------------------------------

@@ -443,6 +443,28 @@ def test_bayes_oc_against_independent_integration():
     assert t.loc["MAP", "p_go"] == pytest.approx(pp, rel=1e-8)
 
 
+@pytest.mark.parametrize("n", [1000, 10000])
+def test_bayes_oc_go_boundary_holds_for_large_trials(n):
+    # a large trial's posterior is narrow: the go boundary must still be the one an integration that follows the
+    # posterior finds (a fixed 200-node grid gave x_min 237 instead of 276 at n = 1000 for the NSCLC MAP prior)
+    from scipy import integrate
+
+    from metaoutcome.bayes.map_prior import BetaMixture
+
+    mix = BetaMixture([0.8, 0.2], [15.0, 3.0], [85.0, 7.0])
+    oc = bayes_oc(n, mix, 0.15, 0.35, threshold=0.9)
+
+    def post_prob(x):  # integrate over theta_C, the mixture's density, in a window around theta_E's posterior
+        e = stats.beta(1 + x, 1 + n - x)
+        lo, hi = max(e.mean() - 20 * e.std(), 0.0), min(e.mean() + 20 * e.std(), 1.0)
+        density = lambda tc: 0.8 * stats.beta.pdf(tc, 15, 85) + 0.2 * stats.beta.pdf(tc, 3, 7)  # noqa: E731
+        inside = integrate.quad(lambda tc: density(tc) * e.sf(tc), lo, hi, epsabs=1e-13, limit=500)[0]
+        below = 0.8 * stats.beta.cdf(lo, 15, 85) + 0.2 * stats.beta.cdf(lo, 3, 7)  # theta_C below the window
+        return inside + below
+
+    assert post_prob(oc.x_min) >= 0.9 > post_prob(oc.x_min - 1)
+
+
 @pytest.mark.parametrize("args, arg", [
     ((0.3, 0.2), "p1 must be larger"), ((0.3, 0.3), "p1 must be larger"), ((0.0, 0.2), "p0"), ((0.1, 1.0), "p1"),
     ((-0.1, 0.2), "p0"), ((0.1, 0.3, 0.6), "alpha"), ((0.1, 0.3, 0.0), "alpha"), ((0.1, 0.3, 0.05, 0.4), "power"),
