@@ -81,6 +81,20 @@ def run_standalone(module: str, run: Callable[[AnalysisOutput], None], title: st
 # -- what the report needs ----------------------------------------------------------------------------
 
 
+def placebo_controlled_hrs(endpoint: str, cancer: str = "HCC") -> pd.DataFrame:
+    """Effect sizes of the placebo-controlled phase 3 hazard ratios of one endpoint (every row, converted or not):
+    the one selection the HCC review and the Bayesian re-analysis of the design benchmarks share."""
+    import warnings
+
+    from metaoutcome import effects
+
+    hr = mo.load_dataset("hazard_ratios", cancer=cancer, endpoint=endpoint, with_trials=True)
+    hr = hr[(hr["control_class"] == "placebo") & (hr["phase"] == "3")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", effects.ExclusionWarning)  # rows without an SE are reported by the caller
+        return effects.from_hazard_ratios(hr).reset_index(drop=True)
+
+
 def _int(x: Any) -> int | None:
     return None if x is None or pd.isna(x) else int(float(x))
 

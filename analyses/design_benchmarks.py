@@ -31,7 +31,7 @@ from metaoutcome.printer import fmt_ci, fmt_estimate_ci, fmt_x
 from metaoutcome.report.tables import plain_reason
 from metaoutcome.reproduce import AnalysisOutput
 
-from ._common import one_population, run_standalone
+from ._common import one_population, placebo_controlled_hrs, run_standalone
 
 #: place in ``metaoutcome reproduce`` and its report (see :func:`metaoutcome.reproduce.list_analyses`)
 ORDER = 50
@@ -195,12 +195,7 @@ def bayes_summary_display(rows: pd.DataFrame) -> pd.DataFrame:
 def _bayes_hr(out: AnalysisOutput, rows: list[dict], text: list[str]) -> None:
     """Bayesian random-effects re-analysis of the placebo-controlled phase 3 HCC hazard ratios."""
     for endpoint in ("OS", "PFS"):
-        hr = mo.load_dataset("hazard_ratios", cancer="HCC", endpoint=endpoint, with_trials=True)
-        hr = hr[(hr["control_class"] == "placebo") & (hr["phase"] == "3")]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", effects.ExclusionWarning)
-            es = effects.from_hazard_ratios(hr).reset_index(drop=True)
-        es = one_population(es, ["trial_id", "endpoint"])
+        es = one_population(placebo_controlled_hrs(endpoint), ["trial_id", "endpoint"])
         es = es[es["yi"].notna()]
         res = bayesmeta(yi=es["yi"].to_numpy(), vi=es["vi"].to_numpy(), labels=list(es["short_name"]), measure="HR",
                         tau_prior=half_normal(0.5))

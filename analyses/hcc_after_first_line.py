@@ -28,8 +28,8 @@ from metaoutcome.reproduce import AnalysisOutput
 from metaoutcome.subgroups import subgroup_analysis
 
 from ._common import (Included, control_median, describe_model, fmt_ci, fmt_p_journal, fmt_x,
-                      model_references, one_population, patients, pooled_row, review_tables, run_standalone,
-                      study_labels)
+                      model_references, one_population, patients, placebo_controlled_hrs, pooled_row, review_tables,
+                      run_standalone, study_labels)
 
 #: place in ``metaoutcome reproduce`` and its report (see :func:`metaoutcome.reproduce.list_analyses`)
 ORDER = 10
@@ -65,11 +65,7 @@ def run(out: AnalysisOutput) -> None:
 
     # -- 1. placebo-controlled phase 3 hazard ratios ---------------------------------------------
     for endpoint in ("OS", "PFS"):
-        hr = mo.load_dataset("hazard_ratios", cancer="HCC", endpoint=endpoint, with_trials=True)
-        hr = hr[(hr["control_class"] == "placebo") & (hr["phase"] == "3")]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", effects.ExclusionWarning)
-            es = effects.from_hazard_ratios(hr).reset_index(drop=True)
+        es = placebo_controlled_hrs(endpoint)
         converted = int(es["yi"].notna().sum())
         es = one_population(es, ["trial_id", "endpoint"]).assign(label=lambda f: f["short_name"])
         res = mo.pool(es, measure="HR", method=METHOD, ci_method=CI_METHOD, labels=list(es["short_name"]))

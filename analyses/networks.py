@@ -62,9 +62,8 @@ QUESTIONS = {
 DASH = "–"
 
 
-def drug(name: str) -> str:
-    """A treatment as a reader writes it (the figures' rule, :func:`metaoutcome.network.plot.treatment_label`)."""
-    return treatment_label(name)
+#: a treatment as a reader writes it ('pembrolizumab_10mgkg' -> 'pembrolizumab 10 mg/kg'), the figures' rule
+drug = treatment_label
 
 
 def league_display(table: pd.DataFrame) -> pd.DataFrame:

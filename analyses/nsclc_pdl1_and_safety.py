@@ -183,19 +183,15 @@ def mh_note(res: PoolResult) -> str:
             "Weights: Mantel-Haenszel.")
 
 
-def pool_safety(saf: pd.DataFrame, names: dict[str, str] | None = None) -> tuple[PoolResult | None, pd.DataFrame]:
-    """Mantel-Haenszel risk ratio over the rows of ``saf`` with events/n in both arms.
-
-    Studies are labelled by ``trial_id``, or by ``names[trial_id]`` where ``names`` is given (figures).
-    """
+def pool_safety(saf: pd.DataFrame) -> tuple[PoolResult | None, pd.DataFrame]:
+    """Mantel-Haenszel risk ratio over the rows of ``saf`` with events/n in both arms (labelled by ``trial_id``)."""
     usable = saf[saf["usable"]] if not saf.empty else saf
     if not len(usable):
         return None, usable
-    labels = [(names or {}).get(str(t), str(t)) for t in usable["trial_id"]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = mo.pool_mh(usable["ai"].to_numpy(float), ci=usable["ci"].to_numpy(float), n1i=usable["n1i"].to_numpy(float),
-                         n2i=usable["n2i"].to_numpy(float), measure="RR", labels=labels)
+                         n2i=usable["n2i"].to_numpy(float), measure="RR", labels=list(usable["trial_id"]))
     return res, usable
 
 
@@ -264,6 +260,11 @@ def _question(regimen_class: str, control_arm: str) -> str:
     return f"{regimen_class} vs {control_arm}"
 
 
+def outcome_tables() -> dict[str, pd.DataFrame]:
+    """The bundled outcome tables, by name (what a trial's arms are read from)."""
+    return {name: mo.load_dataset(name) for name in ("proportions", "medians", "hazard_ratios")}
+
+
 def dose_comparison_trials(trials: pd.DataFrame, cancer: str, tables: dict[str, pd.DataFrame] | None = None) -> list[str]:
     """Randomized trials of ``cancer`` that compare doses or schedules of one regimen, with no control arm.
 
@@ -273,7 +274,7 @@ def dose_comparison_trials(trials: pd.DataFrame, cancer: str, tables: dict[str, 
     the camrelizumab q2w/q3w phase 2).
     """
     if tables is None:
-        tables = {name: mo.load_dataset(name) for name in ("proportions", "medians", "hazard_ratios")}
+        tables = outcome_tables()
     randomized = trials[(trials["cancer"] == cancer) & (trials["design"] == "randomized")]["trial_id"].astype(str)
     controlled = set(tables["hazard_ratios"]["trial_id"].astype(str))
     for name in ("proportions", "medians"):
@@ -318,7 +319,7 @@ def safety_tables(props: pd.DataFrame, trials: pd.DataFrame, cancer: str = "NSCL
     saf = props[props["outcome"].isin(["TRAE_G3PLUS", "TRAE_G34"]) & props["trial_id"].isin(randomized)
                 & props["superseded_by"].isna()]
     if tables is None:
-        tables = {name: mo.load_dataset(name) for name in ("proportions", "medians", "hazard_ratios")}
+        tables = outcome_tables()
     # a control-class arm among the rows given makes a trial drug-vs-control too (rows not in the bundled tables)
     controlled_here = set(props.loc[props["regimen_class"].isin(CONTROL_CLASSES), "trial_id"].astype(str))
     doses = [t for t in dose_comparison_trials(trials, cancer, tables) if t not in controlled_here]
@@ -435,14 +436,15 @@ def run(out: AnalysisOutput) -> None:
 
     # 3. safety, one pool per review question (cancer, control arm, experimental regimen class)
     saf_parts, mh_txts, used_parts = [], [], []
-    outcome_tables = {name: mo.load_dataset(name) for name in ("proportions", "medians", "hazard_ratios")}
+    tables = outcome_tables()
     for cancer, control in SAFETY_STRATA:
         props = mo.load_dataset("proportions", cancer=cancer)
         props["source_type"] = props["source_id"].map(types)
-        saf_c, why_c = safety_tables(props, trials, cancer, outcome_tables)
+        saf_c, why_c = safety_tables(props, trials, cancer, tables)
         saf_parts += [saf_c, why_c.assign(usable=False)]
         pooled: dict[str, PoolResult] = {}
         drawn: dict[str, list[str]] = {"Grade": [], "Experimental": [], "Control": []}  # RevMan's events/total
+        drawn_trials: list[str] = []
         for question in _question_order(saf_c):
             saf_q = saf_c[saf_c["question"] == question]
             res, used_c = pool_safety(saf_q)
@@ -450,9 +452,8 @@ def run(out: AnalysisOutput) -> None:
             if res is None:
                 mh_txts.append(f"{cancer}, {question}: not estimable (no trial with events/n in both arms)")
                 continue
-            named, _ = pool_safety(saf_q, names)
-            assert named is not None
-            pooled[question] = named
+            pooled[question] = res
+            drawn_trials += [_name(names, t) for t in used_c["trial_id"]]
             drawn["Grade"] += ["3-4" if str(g) == GRADES["TRAE_G34"] else "≥ 3" for g in used_c["grades"]]
             drawn["Experimental"] += [f"{int(a)}/{int(n)}" for a, n in zip(used_c["ai"], used_c["n1i"])]
             drawn["Control"] += [f"{int(c)}/{int(n)}" for c, n in zip(used_c["ci"], used_c["n2i"])]
@@ -472,7 +473,7 @@ def run(out: AnalysisOutput) -> None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 fig = forest(pooled if len(pooled) > 1 else next(iter(pooled.values())),
-                             left_columns=drawn, favours=("experimental", "control"),
+                             labels=drawn_trials, left_columns=drawn, favours=("experimental", "control"),
                              show_excluded=False, show_pi=False)
             out.figure(f"forest_trae_rr_{cancer.lower()}", fig,
                        f"Grade ≥ 3 treatment-related AEs, {cancer} ({control}): risk ratios by Mantel-Haenszel, one pool per "

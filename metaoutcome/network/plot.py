@@ -38,7 +38,7 @@ def _axes(ax: Axes | None, width_mm: float, height_mm: float, rect: tuple[float,
 
 def _wrap(t: str, width: int = 14) -> str:
     """Break a long treatment name at '+' or spaces so it fits a cell."""
-    t = _label(t)
+    t = treatment_label(t)
     if len(t) <= width:
         return t
     for sep in ("+", " "):
@@ -70,8 +70,6 @@ def treatment_label(t: str) -> str:
     """
     return re.sub(r"(\d+)\s*mgkg\b", r"\1 mg/kg", str(t).replace("_", " "))
 
-
-_label = treatment_label
 
 
 def network_graph(result: NetworkResult, *, ax: Axes | None = None, order: list[str] | None = None,
@@ -210,10 +208,10 @@ def network_forest(result: NetworkResult, *, reference: str | None = None, ax: A
                 lim = [min(lim[0], m.null), max(lim[1], m.null)]
             _log_ticks(ax, lim[0], lim[1])
         ax.set_yticks(y)
-        ax.set_yticklabels([_label(t) + (" *" if e == "indirect" else "") for t, e in zip(eff["treatment"], eff["evidence"])],
+        ax.set_yticklabels([treatment_label(t) + (" *" if e == "indirect" else "") for t, e in zip(eff["treatment"], eff["evidence"])],
                            fontsize=fontsize)
         ax.set_ylim(-0.8, n - 0.4)
-        ref = _label(str(eff["reference"].iloc[0])) if n else ""
+        ref = treatment_label(str(eff["reference"].iloc[0])) if n else ""
         ax.set_xlabel(f"{m.axis_label} vs {ref} ({result.level:g}% CI)", fontsize=fontsize)
         ax.tick_params(axis="x", labelsize=fontsize)
         for side in ("top", "right", "left"):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from ._scale import Scale, tick_labels
-from ._style import Layout, fmt_num, new_figure, text_width
+from ._style import PAGE_WIDTH_MM, Layout, fmt_num, new_figure, text_width
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -31,7 +31,7 @@ COL_GAP = 0.14
 PANEL_GAP = 0.16
 #: the smallest text a journal prints (pt) and the widest figure (double column, mm)
 MIN_FONT = 7.0
-MAX_WIDTH_MM = 183.0
+MAX_WIDTH_MM = PAGE_WIDTH_MM
 #: the graph panel is never narrowed below this (inches) to make a figure fit
 MIN_PANEL = 1.6
 MM = 25.4
